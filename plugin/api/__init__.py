@@ -1,0 +1,1 @@
+"""The HTTP edge: the only FastAPI code. Routes parse, call the core and render; they decide nothing."""

@@ -1,0 +1,108 @@
+"""create_app(settings): packs loaded in lifespan, exception handlers that answer OperationOutcome, request logs."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from plugin import __version__, logs, service
+from plugin.api import openapi
+from plugin.api.body_limit import BodyLimit
+from plugin.api.request_body import Unacceptable
+from plugin.api.responses import outcome_response, problem
+from plugin.api.routes import evaluate, knowledge
+from plugin.errors import InputInvalid, InputUnreadable, Issue, IssueType, Severity
+from plugin.settings import Settings, get_settings
+
+log = logs.get("plugin.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logs.configure(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.catalog = service.load_knowledge(settings.mappings_dir, settings.schemas_dir)
+        log.info("knowledge loaded", pack_version=app.state.catalog.version, packs=len(app.state.catalog.packs))
+        yield
+        log.info("shutting down")
+
+    app = FastAPI(
+        title="rad-ddx", version=__version__, lifespan=lifespan,
+        description="Structured radiology findings in; a coded, explained differential diagnosis out, as FHIR R4 "
+                    "(application/fhir+json; fhirVersion=4.0). Decision support, not a diagnosis.",
+    )
+    app.state.settings = settings
+    app.state.catalog = None
+    app.include_router(evaluate.router)
+    app.include_router(knowledge.router)
+    openapi.install(app)
+    _install_handlers(app)
+
+    @app.middleware("http")
+    async def request_log(request: Request, call_next: Any) -> Any:
+        request_id = request.headers.get("x-request-id", "")
+        if not (0 < len(request_id) <= 64 and request_id.replace("-", "").isalnum()):
+            request_id = str(uuid.uuid4())
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        start = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+        route = request.scope.get("route")
+        catalog = request.app.state.catalog
+        log.info("request", request_id=request_id, method=request.method, route=getattr(route, "path", "(unmatched)"),
+                 status=response.status_code, duration_ms=round((time.perf_counter() - start) * 1000, 2),
+                 pack_version=catalog.version if catalog else None, **getattr(request.state, "log", {}))
+        response.headers["x-request-id"] = request_id
+        return response
+
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["authorization", "content-type", "x-request-id"])
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InputUnreadable)
+    async def unreadable(_: Request, exc: InputUnreadable) -> Any:
+        return outcome_response(400, exc.issues)
+
+    @app.exception_handler(InputInvalid)
+    async def invalid(request: Request, exc: InputInvalid) -> Any:
+        request.state.log = {"issues": len(exc.issues)}
+        return outcome_response(422, exc.issues)
+
+    @app.exception_handler(Unacceptable)
+    async def unacceptable(_: Request, exc: Unacceptable) -> Any:
+        return problem(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameters(_: Request, exc: RequestValidationError) -> Any:
+        issues = [Issue(Severity.ERROR, IssueType.VALUE, "Invalid request parameter.", ".".join(str(p) for p in e["loc"][1:]) or None)
+                  for e in exc.errors()]
+        return outcome_response(400, issues)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Any:
+        code = {404: IssueType.NOT_FOUND, 405: IssueType.NOT_SUPPORTED}.get(exc.status_code, IssueType.INVALID)
+        text = {404: "No such path.", 405: "Method not allowed on this path."}.get(exc.status_code, "Request refused.")
+        return problem(exc.status_code, code, text, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Any:
+        incident = str(uuid.uuid4())
+        log.error("unexpected error", incident_id=incident, exception_type=type(exc).__name__)
+        return outcome_response(500, [Issue(Severity.FATAL, IssueType.EXCEPTION, f"Internal error; incident {incident}.")])

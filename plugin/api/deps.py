@@ -1,0 +1,22 @@
+"""Dependencies with readable aliases: the loaded knowledge and the settings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from plugin.catalog import Catalog
+from plugin.settings import Settings
+
+
+def get_catalog(request: Request) -> Catalog:
+    return request.app.state.catalog  # type: ignore[no-any-return]
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -1,0 +1,102 @@
+"""The OpenAPI document: the request body is the findings schema, every status is declared with OperationOutcome."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from plugin.api.responses import FHIR_JSON
+
+ERROR_STATUSES = {
+    400: "The body is not strict JSON (or a query parameter is invalid): no verdict on the content is possible.",
+    401: "Authentication is required and missing or invalid (only when authentication is configured).",
+    403: "Authenticated, but not allowed.",
+    404: "No such path.",
+    405: "Method not allowed on this path.",
+    406: "The Accept header allows no media type this service produces.",
+    413: "The body is larger than the configured limit.",
+    415: "The body is not application/json.",
+    422: "The document parses but breaks the findings schema or the knowledge pack's rules: every problem, with its path.",
+    500: "Unexpected internal error; the OperationOutcome carries an incident id that also appears in the log.",
+}
+GET_STATUSES = (401, 403, 404, 405, 406, 500)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def body_doc() -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": _ref("FindingsReport")}}}}
+
+
+def responses_doc(ok: int, description: str, kind: str | None = None, extra: tuple[int, ...] = ()) -> dict[int | str, Any]:
+    ok_content = {FHIR_JSON: {"schema": _ref(kind)}} if kind else {"application/json": {"schema": {"type": "object"}}}
+    out: dict[int | str, Any] = {ok: {"description": description, "content": ok_content}}
+    statuses = ERROR_STATUSES if kind else {s: ERROR_STATUSES[s] for s in GET_STATUSES}
+    for status, text in statuses.items():
+        out[status] = {"description": text, "content": {FHIR_JSON: {"schema": _ref("OperationOutcome")}}}
+    for status in extra:
+        out[status] = {"description": "Not ready yet: knowledge packs are still loading.",
+                       "content": {"application/json": {"schema": {"type": "object"}}}}
+    return out
+
+
+OPERATION_OUTCOME = {
+    "type": "object",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"const": "OperationOutcome"},
+        "id": {"type": "string"},
+        "issue": {
+            "type": "array", "minItems": 1,
+            "items": {
+                "type": "object", "required": ["severity", "code"],
+                "properties": {
+                    "severity": {"enum": ["fatal", "error", "warning", "information"]},
+                    "code": {"type": "string"},
+                    "diagnostics": {"type": "string"},
+                    "expression": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+}
+FHIR_RESOURCE = {"type": "object", "required": ["resourceType"], "properties": {"resourceType": {"type": "string"}}}
+BUNDLE = {
+    "description": "FHIR R4 Bundle (type collection), or with ?shape=contained a DiagnosticReport with contained resources.",
+    "type": "object", "required": ["resourceType"],
+    "properties": {"resourceType": {"enum": ["Bundle", "DiagnosticReport"]}},
+}
+
+
+def inline_defs(schema: Mapping[str, Any], prefix: str) -> dict[str, dict[str, Any]]:
+    """Move a JSON Schema's $defs into OpenAPI components, rewriting '#/$defs/x' references to match."""
+    text = json.dumps(schema).replace('"#/$defs/', f'"#/components/schemas/{prefix}_')
+    moved = json.loads(text)
+    defs = moved.pop("$defs", {})
+    moved.pop("$schema", None)
+    out = {prefix: moved}
+    out |= {f"{prefix}_{k}": v for k, v in defs.items()}
+    return out
+
+
+def install(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        schemas |= inline_defs(copy.deepcopy(dict(app.state.catalog.findings_schema)), "FindingsReport")
+        schemas |= {"OperationOutcome": OPERATION_OUTCOME, "Bundle": BUNDLE, "FhirResource": FHIR_RESOURCE}
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

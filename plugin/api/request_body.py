@@ -1,0 +1,40 @@
+"""Reading a request body the strict way: media type, size limit, then strict JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from plugin import validate
+from plugin.errors import InputInvalid, Issue, IssueType, Severity
+
+
+class Unacceptable(Exception):
+    """An HTTP-level refusal (406, 413, 415) rendered as an OperationOutcome by the app."""
+
+    def __init__(self, status: int, code: IssueType, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+ACCEPTABLE = ("application/fhir+json", "application/json", "application/*", "*/*")
+
+
+def check_accept(request: Request) -> None:
+    accept = request.headers.get("accept")
+    if not accept:
+        return
+    offered = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    if not any(o in ACCEPTABLE for o in offered):
+        raise Unacceptable(406, IssueType.NOT_SUPPORTED, "This service answers application/fhir+json (or application/json) only.")
+
+
+async def read_json(request: Request) -> Any:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise Unacceptable(415, IssueType.NOT_SUPPORTED, "Send the findings document as application/json.")
+    body = await request.body()  # the size limit is enforced while reading, by BodyLimit
+    if not body:
+        raise InputInvalid([Issue(Severity.ERROR, IssueType.REQUIRED, "The request body is empty.")])
+    return validate.parse_strict(body)

@@ -1,0 +1,79 @@
+"""The loaded knowledge: every pack, plus the findings schema tightened to their vocabulary.
+
+Built once at start-up and shared read-only by all requests.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from plugin import paths
+from plugin.knowledge import Pack, load_packs
+
+STANDARD_SYSTEMS = {
+    "http://snomed.info/sct": "SNOMED CT",
+    "http://radlex.org": "RadLex",
+    "http://loinc.org": "LOINC",
+    "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    packs: tuple[Pack, ...]
+    findings_schema: Mapping[str, Any]
+    validator: jsonschema.Draft202012Validator
+    codes: Mapping[tuple[str, str], tuple[Pack, str, str]]  # (system, code) -> (pack, kind, id)
+    known_systems: frozenset[str]
+
+    @property
+    def version(self) -> str:
+        return ",".join(f"{p.id}@{p.version}" for p in self.packs)
+
+
+def attributes_schema(packs: tuple[Pack, ...]) -> dict[str, Any]:
+    """The finding `attributes` definition for the loaded vocabularies: unknown names or values are errors."""
+    props: dict[str, Any] = {}
+    for pack in packs:
+        for attr in pack.raw["vocabulary"]["attributes"]:
+            values = sorted({v["id"] for v in attr["values"]} | set(props.get(attr["id"], {}).get("x-values", [])))
+            token = {"enum": values}
+            shape = token if attr["cardinality"] == "one" else {
+                "type": "array", "minItems": 1, "uniqueItems": True, "items": token,
+            }
+            props[attr["id"]] = {"description": attr["display"], **shape, "x-values": values}
+    for p in props.values():
+        p.pop("x-values")
+    return {
+        "description": "Discriminating attributes of a finding; names and values from the loaded knowledge packs.",
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": props,
+    }
+
+
+def build_catalog(packs: tuple[Pack, ...], schemas_dir: Path = paths.SCHEMAS_DIR) -> Catalog:
+    base = json.loads((schemas_dir / paths.FINDINGS_SCHEMA).read_text(encoding="utf-8"))
+    schema = copy.deepcopy(base)
+    schema["$defs"]["attributes"] = attributes_schema(packs)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    codes: dict[tuple[str, str], tuple[Pack, str, str]] = {}
+    systems = set(STANDARD_SYSTEMS)
+    for pack in packs:
+        for key, (kind, ident) in pack.codes.items():
+            codes.setdefault(key, (pack, kind, ident))
+        systems |= {pack.system(k) for k in ("concept", "body-site", "diagnosis")}
+    return Catalog(packs, schema, validator, codes, frozenset(systems))
+
+
+def load_catalog(mappings_dir: Path = paths.MAPPINGS_DIR, schemas_dir: Path = paths.SCHEMAS_DIR) -> Catalog:
+    return build_catalog(load_packs(mappings_dir, schemas_dir), schemas_dir)

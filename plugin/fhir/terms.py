@@ -1,0 +1,51 @@
+"""Canonical URLs and fixed codings of the FHIR output."""
+
+from __future__ import annotations
+
+CANONICAL = "https://rad-ddx.org/fhir"
+EXT_GROUP = f"{CANONICAL}/StructureDefinition/ddx-group"
+EXT_RANK = f"{CANONICAL}/StructureDefinition/ddx-rank"
+FINDING_PROPERTY = f"{CANONICAL}/CodeSystem/finding-property"
+DEVICE_NAME = "rad-ddx"
+
+EXT_RISK = "http://hl7.org/fhir/StructureDefinition/diagnosticReport-risk"
+EXT_SUPPORTING_INFO = "http://hl7.org/fhir/StructureDefinition/workflow-supportingInfo"
+EXT_DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+
+CAT_RAD = {"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "RAD", "display": "Radiology"}
+CAT_LOINC_RAD = {"system": "http://loinc.org", "code": "LP29684-5", "display": "Radiology"}
+LOINC_IMAGING_STUDY = {"system": "http://loinc.org", "code": "18748-4", "display": "Diagnostic imaging study"}
+OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+AIAST = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "AIAST",
+         "display": "Artificial Intelligence asserted"}
+RISK_PROBABILITY = "http://terminology.hl7.org/CodeSystem/risk-probability"
+VER_DIFFERENTIAL = {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "differential",
+                    "display": "Differential"}
+COND_ENCOUNTER_DX = {"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis",
+                     "display": "Encounter Diagnosis"}
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+INTERPRETATION_DISPLAY = {"H": "High", "HH": "Critical high", "L": "Low", "LL": "Critical low", "N": "Normal", "A": "Abnormal"}
+UCUM = "http://unitsofmeasure.org"
+
+# RadLex qualifiers verified in ../shared/knowledge/codes.md §4 (openimagingdata/findingmodels).
+RADLEX = "http://radlex.org"
+PRESENT = {"system": RADLEX, "code": "RID28472", "display": "present"}
+ABSENT = {"system": RADLEX, "code": "RID28473", "display": "absent"}
+CHANGE_RADLEX = {
+    "new": {"system": RADLEX, "code": "RID5720", "display": "new"},
+    "stable": {"system": RADLEX, "code": "RID5734", "display": "stable"},
+    "increased": {"system": RADLEX, "code": "RID36043", "display": "increased"},
+    "decreased": {"system": RADLEX, "code": "RID36044", "display": "decreased"},
+}
+
+# The project's own finding properties (no verified standard code for these axes).
+PROPERTIES = {
+    "laterality": "Laterality",
+    "size": "Largest dimension",
+    "count": "Number of lesions",
+    "change": "Change since prior study",
+    "change-interval": "Interval since prior study",
+    "onset-before-study": "Onset before the study",
+    "left": "Left", "right": "Right", "bilateral": "Bilateral", "midline": "Midline",
+    "resolved": "Resolved", "matured": "Matured",
+}

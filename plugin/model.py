@@ -1,0 +1,170 @@
+"""Domain values: the normalised report (stage 2 output) and the result (stage 4 output).
+
+One result model feeds every output form: FHIR Bundle, contained DiagnosticReport, CLI, harness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from plugin.errors import Issue
+
+Truth = bool | None  # three-valued: None = the report does not state it
+
+
+@dataclass(frozen=True, slots=True)
+class Coding:
+    system: str
+    code: str
+    display: str | None = None
+
+    def as_fhir(self) -> dict[str, str]:
+        out = {"system": self.system, "code": self.code}
+        if self.display is not None:
+            out["display"] = self.display
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A stated imaging finding or history item, with its pack concept (None when unknown)."""
+
+    id: str
+    kind: str  # "finding" | "history"
+    index: int  # position in its input list, for paths and output order
+    coding: Coding
+    concept: str | None
+    present: bool
+    study: str | None = None
+    site: str | None = None
+    site_coding: Coding | None = None
+    laterality: str | None = None
+    attributes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    attribute_order: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    size_mm: float | None = None
+    size: tuple[float, str] | None = None
+    count: int | None = None
+    change: str | None = None
+    interval: tuple[float, str] | None = None
+    onset_days: float | None = None
+    onset: tuple[float, str] | None = None
+    onset_date: str | None = None
+    date: str | None = None  # date of the study that showed it
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LabResult:
+    id: str
+    index: int
+    coding: Coding
+    test: str | None  # pack lab id; None when unknown
+    value: float | None  # in the pack's unit for the test
+    low: float | None
+    high: float | None
+    flag: str | None
+    raw_value: tuple[float, str] | None = None
+    raw_range: tuple[float | None, float | None] | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    subject: str | None
+    sex: str | None
+    age_days: float | None
+    report_codings: tuple[Coding, ...]
+    study_date: str | None  # the latest study: the one being reported
+    facts: tuple[Fact, ...]
+    labs: tuple[LabResult, ...]
+    by_concept: Mapping[str, tuple[Fact, ...]]
+    labs_by_test: Mapping[str, tuple[LabResult, ...]]
+    warnings: tuple[Issue, ...] = ()
+
+    @property
+    def findings(self) -> tuple[Fact, ...]:
+        return tuple(f for f in self.facts if f.kind == "finding")
+
+    @property
+    def history(self) -> tuple[Fact, ...]:
+        return tuple(f for f in self.facts if f.kind == "history")
+
+
+@dataclass(frozen=True, slots=True)
+class ClueOutcome:
+    """What one clue did to one diagnosis in this report."""
+
+    clue_id: str
+    statement: str
+    effect: str  # supports | opposes | required | excludes | age
+    weight: float
+    reason: str
+    sources: tuple[str, ...]
+    fact_ids: tuple[str, ...] = ()  # 'finding:<id>', 'history:<id>', 'lab:<id>': what the clue rests on
+
+
+@dataclass(frozen=True, slots=True)
+class NextStep:
+    discriminator_id: str
+    statement: str
+    kind: str
+    neighbours: tuple[str, ...]
+    separation: float
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Caution:
+    id: str
+    statement: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    rank: int
+    diagnosis_id: str
+    display: str
+    group_id: str
+    group_display: str
+    codes: tuple[Coding, ...]
+    score: float
+    likelihood: str
+    likelihood_display: str
+    supporting: tuple[ClueOutcome, ...]
+    opposing: tuple[ClueOutcome, ...]
+    not_stated: tuple[ClueOutcome, ...]
+    next_step: NextStep | None
+    cautions: tuple[Caution, ...]
+    outside_pack: bool
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PackResult:
+    pack_id: str
+    pack_version: str
+    pack_title: str
+    intended_use: str
+    in_scope: bool
+    scope_reason: str
+    candidates: tuple[Candidate, ...]
+    excluded: tuple[tuple[str, str], ...]  # (diagnosis id, reason)
+    clue_truths: Mapping[str, Truth]
+    trace: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    report: Report
+    packs: tuple[PackResult, ...]
+
+    @property
+    def in_scope(self) -> tuple[PackResult, ...]:
+        return tuple(p for p in self.packs if p.in_scope)
+
+    @property
+    def candidates(self) -> tuple[Candidate, ...]:
+        return tuple(c for p in self.in_scope for c in p.candidates)

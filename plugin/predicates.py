@@ -1,0 +1,221 @@
+"""The predicate language of knowledge packs, compiled once at load into closures over a Report.
+
+Closed and three-valued: every test returns True, False or None (the report does not state it).
+Operators: all / any / not, finding, history, age, sex, lab. See schemas/knowledge-pack.schema.json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from plugin import units
+from plugin.model import Fact, LabResult, Report, Truth
+
+Test = Callable[[Report], Truth]
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """What a predicate may name; used to check references and expand site sets."""
+
+    concepts: Mapping[str, str]  # id -> kind
+    attributes: Mapping[str, frozenset[str]]  # id -> value ids
+    sites: frozenset[str]
+    site_sets: Mapping[str, frozenset[str]]
+    lab_units: Mapping[str, tuple[str, float | None]]  # id -> (unit, molar mass)
+
+
+class PredicateError(ValueError):
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(reason)
+        self.path = path
+        self.reason = reason
+
+
+def and3(values: Iterable[Truth]) -> Truth:
+    result: Truth = True
+    for v in values:
+        if v is False:
+            return False
+        if v is None:
+            result = None
+    return result
+
+
+def or3(values: Iterable[Truth]) -> Truth:
+    result: Truth = False
+    for v in values:
+        if v is True:
+            return True
+        if v is None:
+            result = None
+    return result
+
+
+def compile_predicate(node: Mapping[str, Any], vocab: Vocabulary, path: str = "when") -> Test:
+    """Compile one predicate node (already schema-valid) or raise PredicateError naming its path."""
+    ((op, arg),) = node.items()
+    here = f"{path}.{op}"
+    if op == "all":
+        parts = [compile_predicate(p, vocab, f"{here}[{i}]") for i, p in enumerate(arg)]
+        return lambda r: and3(p(r) for p in parts)
+    if op == "any":
+        parts = [compile_predicate(p, vocab, f"{here}[{i}]") for i, p in enumerate(arg)]
+        return lambda r: or3(p(r) for p in parts)
+    if op == "not":
+        inner = compile_predicate(arg, vocab, here)
+
+        def negate(r: Report) -> Truth:
+            v = inner(r)
+            return None if v is None else not v
+
+        return negate
+    if op == "finding":
+        return _fact_test(arg, vocab, here, timed=False)
+    if op == "history":
+        return _fact_test(arg, vocab, here, timed=True)
+    if op == "age":
+        low, high = _days_range(arg)
+        if high is not None and low is not None and low >= high:
+            raise PredicateError(here, "age range can never hold: min is not below max")
+        return lambda r: None if r.age_days is None else _in_range(r.age_days, low, high)
+    if op == "sex":
+        return lambda r: None if r.sex not in ("female", "male") else r.sex == arg
+    if op == "lab":
+        return _lab_test(arg, vocab, here)
+    raise PredicateError(here, f"unknown operator '{op}'")
+
+
+def _days_range(spec: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    low = units.to_days(spec["min"]["value"], spec["min"]["unit"]) if "min" in spec else None
+    high = units.to_days(spec["max"]["value"], spec["max"]["unit"]) if "max" in spec else None
+    return low, high
+
+
+def _in_range(value: float, low: float | None, high: float | None) -> bool:
+    return (low is None or value >= low) and (high is None or value < high)
+
+
+def _fact_test(spec: Mapping[str, Any], vocab: Vocabulary, path: str, *, timed: bool) -> Test:
+    concepts = (spec["concept"],) if isinstance(spec["concept"], str) else tuple(spec["concept"])
+    for c in concepts:
+        if c not in vocab.concepts:
+            raise PredicateError(f"{path}.concept", f"concept '{c}' is not in the vocabulary")
+    want_present = spec.get("status", "present") == "present"
+    attrs: dict[str, frozenset[str]] = {}
+    for name, values in spec.get("attributes", {}).items():
+        if name not in vocab.attributes:
+            raise PredicateError(f"{path}.attributes.{name}", f"attribute '{name}' is not in the vocabulary")
+        unknown = set(values) - vocab.attributes[name]
+        if unknown:
+            raise PredicateError(f"{path}.attributes.{name}", f"value(s) {sorted(unknown)} not defined for '{name}'")
+        attrs[name] = frozenset(values)
+    sites: frozenset[str] | None = None
+    if "site" in spec:
+        expanded: set[str] = set()
+        for s in spec["site"]:
+            if s in vocab.site_sets:
+                expanded |= vocab.site_sets[s]
+            elif s in vocab.sites:
+                expanded.add(s)
+            else:
+                raise PredicateError(f"{path}.site", f"'{s}' is neither a body site nor a site set")
+        sites = frozenset(expanded)
+    count = spec.get("count")
+    size = spec.get("size")
+    change = frozenset(spec["change"]) if "change" in spec else None
+    onset = _days_range(spec["onset"]) if timed and "onset" in spec else None
+    constrained = bool(attrs or sites or count or size or change)
+    if not want_present and (constrained or onset):
+        raise PredicateError(path, "a test for a finding stated absent cannot also constrain its attributes or timing")
+    kinds = {vocab.concepts[c] for c in concepts}
+    if constrained and kinds == {"history"}:
+        raise PredicateError(path, "can never fire: history items carry no imaging attributes")
+    if onset and kinds == {"finding"}:
+        raise PredicateError(path, "can never fire: imaging findings carry no onset")
+
+    def entry(f: Fact) -> Truth:
+        if f.present != want_present:
+            return False
+        if not want_present:
+            return True
+        checks: list[Truth] = []
+        for name, accepted in attrs.items():
+            stated = f.attributes.get(name)
+            checks.append(None if stated is None else bool(stated & accepted))
+        if sites is not None:
+            checks.append(None if f.site is None else f.site in sites)
+        if count is not None:
+            checks.append(None if f.count is None else _in_range(f.count, count.get("min"), _exclusive(count.get("max"))))
+        if size is not None:
+            checks.append(None if f.size_mm is None else _in_range(f.size_mm, size.get("min_mm"), size.get("max_mm")))
+        if change is not None:
+            checks.append(None if f.change is None else f.change in change)
+        if onset is not None:
+            checks.append(None if f.onset_days is None else _in_range(f.onset_days, *onset))
+        return and3(checks)
+
+    def test(r: Report) -> Truth:
+        facts = [f for c in concepts for f in r.by_concept.get(c, ())]
+        if not facts:
+            return None
+        return or3(entry(f) for f in facts)
+
+    return test
+
+
+def _exclusive(max_inclusive: int | None) -> int | None:
+    return None if max_inclusive is None else max_inclusive + 1
+
+
+def _lab_test(spec: Mapping[str, Any], vocab: Vocabulary, path: str) -> Test:
+    test_id = spec["test"]
+    if test_id not in vocab.lab_units:
+        raise PredicateError(f"{path}.test", f"lab '{test_id}' is not in the vocabulary")
+    unit, molar_mass = vocab.lab_units[test_id]
+    ((kind, arg),) = ((k, v) for k, v in spec.items() if k != "test")
+
+    def bound(q: Mapping[str, Any]) -> float:
+        factor = units.converter(q["unit"], unit, molar_mass)
+        if factor is None:
+            raise PredicateError(f"{path}.{kind}.unit", f"'{q['unit']}' does not convert to {unit}")
+        return float(q["value"]) * factor
+
+    def high(x: LabResult) -> Truth:
+        if x.value is not None and x.high is not None:
+            return x.value > x.high
+        return {"H": True, "HH": True, "N": False, "L": False, "LL": False}.get(x.flag or "")
+
+    def low(x: LabResult) -> Truth:
+        if x.value is not None and x.low is not None:
+            return x.value < x.low
+        return {"L": True, "LL": True, "N": False, "H": False, "HH": False}.get(x.flag or "")
+
+    one: Callable[[LabResult], Truth]
+    if kind == "high":
+        one = high
+    elif kind == "low":
+        one = low
+    elif kind == "normal":
+
+        def one(x: LabResult) -> Truth:
+            if x.flag == "N" and x.value is None:
+                return True
+            h, lo = high(x), low(x)
+            return and3([None if h is None else not h, None if lo is None else not lo])
+
+    elif kind == "above":
+        limit = bound(arg)
+        one = lambda x: None if x.value is None else x.value > limit  # noqa: E731 - one-line comparator
+    elif kind == "below":
+        limit = bound(arg)
+        one = lambda x: None if x.value is None else x.value < limit  # noqa: E731 - one-line comparator
+    elif kind == "uln_multiple_at_least":
+        n = float(arg)
+        one = lambda x: None if x.value is None or x.high is None else x.value >= n * x.high  # noqa: E731
+    else:  # pragma: no cover - the pack schema admits no other key
+        raise PredicateError(path, f"unknown lab comparison '{kind}'")
+
+    return lambda r: or3(one(x) for x in r.labs_by_test.get(test_id, ())) if test_id in r.labs_by_test else None

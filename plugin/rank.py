@@ -1,0 +1,72 @@
+"""Stage 4: scores -> a ranked, cut differential with likelihood bands, a next step chosen for this report, and cautions."""
+
+from __future__ import annotations
+
+from plugin.evaluate import Evidence
+from plugin.knowledge import Pack
+from plugin.model import Candidate, Caution, NextStep, Truth
+
+
+def likelihood(pack: Pack, score: float) -> tuple[str, str]:
+    for min_score, code, display in pack.likelihood:
+        if score >= min_score:
+            return code, display
+    return pack.likelihood[-1][1], pack.likelihood[-1][2]
+
+
+def rank(pack: Pack, truths: dict[str, Truth], evidence: dict[str, Evidence], max_items: int) -> tuple[list[Candidate], list[tuple[str, str]]]:
+    order = list(pack.diagnoses)  # file order breaks ties: deterministic
+    excluded = [(d, ev.excluded) for d, ev in evidence.items() if ev.excluded]
+    # Relevant = not excluded, at least one clue for it fired, and a score above the pack's floor.
+    relevant = [d for d in order if not evidence[d].excluded and evidence[d].supporting and evidence[d].score >= pack.min_score]
+    relevant.sort(key=lambda d: (-round(evidence[d].score, 6), order.index(d)))
+    shown = relevant[:max_items]
+
+    active_cautions = {c.id: c for c in pack.cautions if c.diagnosis in shown[: c.within_rank]}
+    forbidden = frozenset().union(*(c.avoid for c in active_cautions.values()))
+    candidates = []
+    for position, dx_id in enumerate(shown, start=1):
+        dx, ev = pack.diagnoses[dx_id], evidence[dx_id]
+        code, display = likelihood(pack, ev.score)
+        candidates.append(
+            Candidate(
+                rank=position, diagnosis_id=dx_id, display=dx.display, group_id=dx.group, group_display=pack.groups[dx.group],
+                codes=dx.codes, score=round(ev.score, 3), likelihood=code, likelihood_display=display,
+                supporting=tuple(sorted(ev.supporting, key=lambda o: -o.weight)),
+                opposing=tuple(sorted(ev.opposing, key=lambda o: -o.weight)),
+                not_stated=tuple(sorted(ev.not_stated, key=lambda o: -o.weight)),
+                next_step=next_step(pack, truths, evidence, dx_id, shown, forbidden),
+                cautions=tuple(Caution(c.id, c.statement, c.sources) for c in active_cautions.values() if c.diagnosis == dx_id),
+                outside_pack=dx.outside_pack, sources=dx.sources,
+            )
+        )
+    return candidates, excluded
+
+
+def next_step(pack: Pack, truths: dict[str, Truth], evidence: dict[str, Evidence], dx_id: str,
+              shown: list[str], forbidden: frozenset[str]) -> NextStep | None:
+    """Among tests whose clues are all unknown here, the one that best separates dx from its closest neighbours.
+
+    Separation = sum over neighbours (weighted 1 / (1 + score gap)) of how far apart the test's clues
+    would move the two diagnoses' scores.
+    """
+    neighbours = [n for n in shown if n != dx_id]
+    if not neighbours:
+        neighbours = [n for n in evidence if n != dx_id and not evidence[n].excluded]
+    closeness = {n: 1.0 / (1.0 + abs(evidence[dx_id].score - evidence[n].score)) for n in neighbours}
+    effects_by_clue = {c.id: {e.diagnosis: e.signed for e in c.effects} for c in pack.clues}
+    best: tuple[float, NextStep] | None = None
+    for d in pack.discriminators:
+        if d.id in forbidden or any(truths.get(c) is not None for c in d.resolves):
+            continue
+        separation = 0.0
+        for n, w in closeness.items():
+            for c in d.resolves:
+                eff = effects_by_clue[c]
+                separation += w * abs(eff.get(dx_id, 0.0) - eff.get(n, 0.0))
+        if separation <= 0:
+            continue
+        nearest = tuple(sorted(closeness, key=lambda n: -closeness[n])[:2])
+        if best is None or separation > best[0] + 1e-9:
+            best = (separation, NextStep(d.id, d.statement, d.kind, nearest, round(separation, 3), d.sources))
+    return best[1] if best else None

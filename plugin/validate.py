@@ -1,0 +1,212 @@
+"""Stage 1: the findings document against the JSON Schema and the rules no schema can say.
+
+Every problem is reported (not only the first), each with the exact property path, a FHIR issue
+type chosen from the JSON Schema keyword, and a message that never quotes the input's values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from datetime import date
+from itertools import accumulate
+from typing import Any
+
+from jsonschema import ValidationError
+
+from plugin import units
+from plugin.catalog import Catalog
+from plugin.errors import InputUnreadable, Issue, IssueType, Severity
+
+MAX_DEPTH = 32
+
+_KEYWORD_TYPE = {
+    "required": IssueType.REQUIRED,
+    "type": IssueType.STRUCTURE,
+    "additionalProperties": IssueType.STRUCTURE,
+    "unevaluatedProperties": IssueType.STRUCTURE,
+    "propertyNames": IssueType.STRUCTURE,
+    "anyOf": IssueType.STRUCTURE,
+    "oneOf": IssueType.STRUCTURE,
+    "not": IssueType.STRUCTURE,
+    "enum": IssueType.CODE_INVALID,
+    "const": IssueType.CODE_INVALID,
+}  # everything else (pattern, format, ranges, sizes) is a `value` problem
+
+
+def parse_strict(body: bytes) -> Any:
+    """Strict JSON: UTF-8 only, no NaN/Infinity, no duplicate keys, bounded nesting."""
+
+    def fail(message: str) -> InputUnreadable:
+        return InputUnreadable([Issue(Severity.ERROR, IssueType.STRUCTURE, message)])
+
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise fail("The body is not valid UTF-8.") from None
+    if _depth(body) > MAX_DEPTH:
+        raise fail(f"The JSON is nested more than {MAX_DEPTH} levels deep.")
+
+    def no_constant(name: str) -> Any:
+        raise ValueError("NaN and Infinity are not JSON")
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            raise ValueError("duplicate key")
+        return out
+
+    try:
+        return json.loads(text, parse_constant=no_constant, object_pairs_hook=no_duplicates)
+    except ValueError as exc:
+        reason = {
+            "duplicate key": "An object repeats a key.",
+            "NaN and Infinity are not JSON": "NaN and Infinity are not allowed in JSON.",
+        }.get(str(exc), "The body is not well-formed JSON.")
+        raise fail(reason) from None
+    except RecursionError:
+        raise fail(f"The JSON is nested more than {MAX_DEPTH} levels deep.") from None
+
+
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def _depth(body: bytes) -> int:
+    brackets = _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS)
+    return max(accumulate(_STEP[b] for b in brackets), default=0)
+
+
+def path_of(parts: Any) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _join(base: str, name: str) -> str:
+    return f"{base}.{name}" if base else name
+
+
+def _message(err: ValidationError) -> str:
+    kw, want = err.validator, err.validator_value
+    if kw == "type":
+        return f"Must be of JSON type {want}."
+    if kw == "enum":
+        shown = ", ".join(map(str, want[:25])) + (", ..." if len(want) > 25 else "")
+        return f"Must be one of: {shown}."
+    if kw == "const":
+        return f"Must be {json.dumps(want)}."
+    if kw == "pattern":
+        return "Does not have the required form (see the schema pattern)."
+    if kw == "format":
+        return f"Must be a valid {want}."
+    if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[kw]
+        return f"Must be {op} {want}."
+    if kw in ("minLength", "maxLength"):
+        return f"Must have {'at least' if kw == 'minLength' else 'at most'} {want} characters."
+    if kw in ("minItems", "maxItems"):
+        return f"Must have {'at least' if kw == 'minItems' else 'at most'} {want} items."
+    if kw in ("minProperties", "maxProperties"):
+        return f"Must have {'at least' if kw == 'minProperties' else 'at most'} {want} properties."
+    if kw == "uniqueItems":
+        return "Items must not repeat."
+    if kw in ("anyOf", "oneOf"):
+        return "Does not match any allowed form."
+    return f"Breaks the schema rule '{kw}'."
+
+
+def _schema_issues(document: Any, catalog: Catalog) -> Iterator[Issue]:
+    for err in catalog.validator.iter_errors(document):
+        base = path_of(err.absolute_path)
+        kind = _KEYWORD_TYPE.get(err.validator, IssueType.VALUE)
+        if err.validator == "required":
+            for name in err.validator_value:
+                if isinstance(err.instance, Mapping) and name not in err.instance:
+                    yield Issue(Severity.ERROR, kind, f"Required property '{name}' is missing.", _join(base, name))
+        elif err.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(err.instance, Mapping):
+            allowed = set(err.schema.get("properties", {}))
+            for name in sorted(set(err.instance) - allowed, key=str):
+                yield Issue(Severity.ERROR, kind, "This property is not allowed here.", _join(base, str(name)))
+        elif err.validator == "propertyNames":
+            yield Issue(Severity.ERROR, kind, "A property name here does not have the required form.", base)
+        else:
+            yield Issue(Severity.ERROR, kind, _message(err), base or None)
+
+
+def check(document: Any, catalog: Catalog) -> list[Issue]:
+    """All problems with a parsed document; empty when it may be evaluated."""
+    issues = sorted(_schema_issues(document, catalog), key=lambda i: (i.path or "", i.message))
+    if issues:
+        return issues
+    return list(_rule_issues(document, catalog))
+
+
+def _rule_issues(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issue]:
+    """Cross-field rules: unique ids, references, dates in order, plausible ages, known systems and units."""
+
+    def err(code: IssueType, message: str, path: str) -> Issue:
+        return Issue(Severity.ERROR, code, message, path)
+
+    for listname in ("studies", "findings", "history", "labs"):
+        seen: set[str] = set()
+        for i, item in enumerate(doc.get(listname, [])):
+            if item["id"] in seen:
+                yield err(IssueType.DUPLICATE, f"This id is already used by an earlier item of {listname}.", f"{listname}[{i}].id")
+            seen.add(item["id"])
+    studies = {s["id"]: s["date"] for s in doc["studies"]}
+    latest = max(studies.values())
+    for i, f in enumerate(doc["findings"]):
+        if f["study"] not in studies:
+            yield err(IssueType.VALUE, "No study with this id is listed in studies.", f"findings[{i}].study")
+
+    patient = doc["patient"]
+    if "age" in patient and "birthDate" in patient:
+        yield err(IssueType.BUSINESS_RULE, "Give either age or birthDate, not both.", "patient.birthDate")
+    if "age" in patient and units.to_days(patient["age"]["value"], patient["age"]["unit"]) > units.to_days(130, "a"):
+        yield err(IssueType.VALUE, "Age must not exceed 130 years.", "patient.age.value")
+    if "birthDate" in patient:
+        born = date.fromisoformat(patient["birthDate"])
+        if any(date.fromisoformat(d) < born for d in studies.values()):
+            yield err(IssueType.BUSINESS_RULE, "birthDate is after a study date.", "patient.birthDate")
+        elif (date.fromisoformat(latest) - born).days > units.to_days(130, "a"):
+            yield err(IssueType.VALUE, "Age at the study must not exceed 130 years.", "patient.birthDate")
+    for i, h in enumerate(doc.get("history", [])):
+        if "onsetDate" in h and h["onsetDate"] > latest:
+            yield err(IssueType.BUSINESS_RULE, "onsetDate is after the latest study.", f"history[{i}].onsetDate")
+        if "onsetDate" in h and "onsetBeforeStudy" in h:
+            yield err(IssueType.BUSINESS_RULE, "Give either onsetDate or onsetBeforeStudy, not both.", f"history[{i}].onsetDate")
+
+    for path, coding in _codings(doc):
+        if coding["system"] not in catalog.known_systems:
+            message = "Unknown code system: use SNOMED CT, RadLex, LOINC or a system listed by GET /knowledge."
+            yield err(IssueType.CODE_INVALID, message, f"{path}.system")
+
+    for i, lab in enumerate(doc.get("labs", [])):
+        here = f"labs[{i}]"
+        if "value" not in lab and "interpretation" not in lab:
+            yield err(IssueType.REQUIRED, "Give a value or an interpretation flag.", here)
+        rng = lab.get("referenceRange", {})
+        if "low" in rng and "high" in rng and rng["low"] > rng["high"]:
+            yield err(IssueType.VALUE, "Reference range low is above high.", f"{here}.referenceRange")
+        if "referenceRange" in lab and "value" not in lab:
+            yield err(IssueType.BUSINESS_RULE, "A reference range needs a value in the same unit.", f"{here}.referenceRange")
+        known = catalog.codes.get((lab["code"]["system"], lab["code"]["code"]))
+        if "value" in lab and known and known[1] == "lab":
+            pack, _, test = known
+            unit, molar_mass = pack.vocabulary.lab_units[test]
+            if units.converter(lab["value"]["unit"], unit, molar_mass) is None:
+                yield err(IssueType.VALUE, f"Unit is not a UCUM unit convertible to {unit} for this test.", f"{here}.value.unit")
+
+
+def _codings(doc: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, str]]]:
+    for i, c in enumerate(doc.get("reportCode", [])):
+        yield f"reportCode[{i}]", c
+    for listname in ("findings", "history", "labs"):
+        for i, item in enumerate(doc.get(listname, [])):
+            yield f"{listname}[{i}].code", item["code"]
+            if "bodySite" in item:
+                yield f"{listname}[{i}].bodySite", item["bodySite"]
