@@ -139,7 +139,8 @@ def _schema_issues(document: Any, catalog: Catalog) -> Iterator[Issue]:
 
 def check(document: Any, catalog: Catalog) -> list[Issue]:
     """All problems with a parsed document; empty when it may be evaluated."""
-    issues = sorted(_schema_issues(document, catalog), key=lambda i: (i.path or "", i.message))
+    # jsonschema reports a `required` failure once per missing property, each naming the whole list: dedupe
+    issues = sorted(set(_schema_issues(document, catalog)), key=lambda i: (i.path or "", i.message))
     if issues:
         return issues
     return list(_rule_issues(document, catalog))

@@ -1,0 +1,101 @@
+"""A loaded knowledge pack as immutable values, shared read-only by every request."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from plugin.model import Coding
+from plugin.predicates import Test, Vocabulary
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    id: str
+    display: str
+    group: str
+    frequency: str
+    prior: float
+    usual_age: tuple[float | None, float | None] | None  # days
+    usual_age_text: str | None
+    usual_age_sources: tuple[str, ...]
+    codes: tuple[Coding, ...]
+    missing_standard_code: str | None
+    outside_pack: bool
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    diagnosis: str
+    effect: str
+    weight: float
+    reason: str
+
+    @property
+    def signed(self) -> float:
+        """Weight as score points, for comparing how a test would move two diagnoses apart."""
+        return {"supports": self.weight, "opposes": -self.weight, "required": 2.0, "excludes": -5.0}[self.effect]
+
+
+@dataclass(frozen=True, slots=True)
+class Clue:
+    id: str
+    statement: str
+    test: Test
+    effects: tuple[Effect, ...]
+    sources: tuple[str, ...]
+    concepts: frozenset[str]
+    labs: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Discriminator:
+    id: str
+    statement: str
+    kind: str
+    resolves: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CautionRule:
+    id: str
+    diagnosis: str
+    statement: str
+    within_rank: int
+    avoid: frozenset[str]
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    id: str
+    version: str
+    title: str
+    code_system_base: str
+    scope_statement: str
+    scope: Test
+    intended_use: str
+    limitations: tuple[str, ...]
+    age_penalty: float
+    min_score: float
+    likelihood: tuple[tuple[float, str, str], ...]  # (min score, code, display), highest first
+    sources: Mapping[str, Mapping[str, Any]]
+    vocabulary: Vocabulary
+    raw: Mapping[str, Any]  # the parsed files, for /knowledge and code-system publication
+    groups: Mapping[str, str]
+    diagnoses: Mapping[str, Diagnosis]  # in file order
+    clues: tuple[Clue, ...]
+    discriminators: tuple[Discriminator, ...]
+    cautions: tuple[CautionRule, ...]
+    codes: Mapping[tuple[str, str], tuple[str, str]]  # (system, code) -> (kind, id)
+    displays: Mapping[tuple[str, str], str]  # (kind, id) -> display; kinds: concept, lab, site, attribute, value
+
+    def display(self, kind: str, ident: str) -> str:
+        return self.displays.get((kind, ident), ident)
+
+    def system(self, kind: str) -> str:
+        """The pack's own code system of a kind: concept, attribute, attribute-value, body-site, diagnosis, group."""
+        return f"{self.code_system_base}-{kind}"

@@ -1,0 +1,119 @@
+"""FHIR R4 output: shaped as the spec says, equal to what fhir.resources.R4B makes of it, references resolvable."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.R4B import get_fhir_model_class
+
+from plugin import evaluate
+from plugin.catalog import Catalog
+from plugin.fhir import terms
+from tests.conftest import load_sample, mini_doc, sample_paths
+
+
+def round_trip(resource: dict[str, Any]) -> dict[str, Any]:
+    model = get_fhir_model_class(resource["resourceType"])
+    return json.loads(model.model_validate(resource).model_dump_json())  # type: ignore[no-any-return]
+
+
+def references(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["reference"]] if isinstance(node.get("reference"), str) else []
+        return found + [r for v in node.values() for r in references(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in references(v)]
+    return []
+
+
+def by_type(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+@pytest.mark.parametrize("path", sample_paths(), ids=lambda p: p.stem)
+def test_every_sample_output_equals_the_fhir_models_and_resolves(path: Path, catalog: Catalog) -> None:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    bundle = evaluate(document, catalog)
+    assert round_trip(bundle) == bundle
+    for entry in bundle["entry"]:
+        assert round_trip(entry["resource"]) == entry["resource"]
+    full_urls = [e["fullUrl"] for e in bundle["entry"]]
+    assert len(full_urls) == len(set(full_urls)) and all(u == f"urn:uuid:{e['resource']['id']}" for u, e in zip(full_urls, bundle["entry"]))
+    internal = [r for r in references(bundle) if r.startswith("urn:uuid:")]
+    assert internal and set(internal) <= set(full_urls)
+    contained = evaluate(document, catalog, shape="contained")
+    assert round_trip(contained) == contained
+    local_ids = {"#" + r["id"] for r in contained["contained"]} | {"#"}
+    assert {r for r in references(contained) if r.startswith("#")} <= local_ids
+
+
+def test_diagnostic_report_is_readable_alone(catalog: Catalog) -> None:
+    document = load_sample(sample_paths()[0].stem)
+    bundle = evaluate(document, catalog)
+    report = bundle["entry"][0]["resource"]
+    assert report["resourceType"] == "DiagnosticReport" and report["status"] == "preliminary"
+    assert {"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "RAD", "display": "Radiology"} in [
+        c for cat in report["category"] for c in cat["coding"]]
+    assert any(c["system"] == "http://loinc.org" for c in report["code"]["coding"])
+    assert report["conclusion"].startswith("Decision support")
+    assert len(report["result"]) == len(document["findings"])  # one imaging Observation per finding, absent ones too
+    assert report["text"]["div"].startswith('<div xmlns="http://www.w3.org/1999/xhtml">')
+    risk = by_type(bundle, "RiskAssessment")[0]
+    ranks = [next(x["valueInteger"] for x in p["extension"] if x["url"] == terms.EXT_RANK) for p in risk["prediction"]]
+    assert ranks == list(range(1, len(ranks) + 1))
+    assert [p["outcome"] for p in risk["prediction"]] == report["conclusionCode"]
+    for condition in by_type(bundle, "Condition"):
+        assert condition["verificationStatus"]["coding"][0]["code"] == "differential"
+        assert condition["category"][0]["coding"][0]["code"] == "encounter-diagnosis"
+    labs = {e["fullUrl"] for e in bundle["entry"] if e["resource"].get("category", [{}])[0].get("coding", [{}])[0].get("code") == "laboratory"}
+    assert not labs & {r["reference"] for r in report["result"]}  # labs are never results
+
+
+def test_subject_absent_is_said_not_invented(mini: Catalog) -> None:
+    doc = mini_doc()
+    doc["patient"] = {"sex": "male"}
+    bundle = evaluate(doc, mini)
+    assert not by_type(bundle, "Patient")
+    for kind in ("RiskAssessment", "Condition"):
+        for resource in by_type(bundle, kind):
+            assert resource["subject"] == {"extension": [{"url": terms.EXT_DATA_ABSENT, "valueCode": "unknown"}]}
+
+
+def test_out_of_scope_carries_no_differential(mini: Catalog) -> None:
+    doc = mini_doc()
+    doc["findings"][0]["status"] = "absent"
+    del doc["findings"][0]["attributes"]
+    bundle = evaluate(doc, mini)
+    assert not by_type(bundle, "RiskAssessment") and not by_type(bundle, "Condition")
+    report = bundle["entry"][0]["resource"]
+    assert "conclusionCode" not in report and "Outside the scope" in report["conclusion"]
+
+
+def test_unknown_codes_are_reported_in_the_bundle(mini: Catalog) -> None:
+    doc = mini_doc(history=[{"id": "h1", "status": "present", "code": {"system": "http://snomed.info/sct", "code": "1234567", "display": "x"}}])
+    bundle = evaluate(doc, mini)
+    (outcome,) = by_type(bundle, "OperationOutcome")
+    assert outcome["issue"] == [{"severity": "warning", "code": "code-invalid", "expression": ["history[0].code"],
+                                 "diagnostics": "Code not known to any loaded knowledge pack: this history item was not evaluated."}]
+    assert len([o for o in by_type(bundle, "Observation") if o["code"]["coding"][0]["code"] == "1234567"]) == 1  # kept, not dropped
+
+
+def test_output_is_deterministic_given_ids_and_clock(mini: Catalog) -> None:
+    def run() -> dict[str, Any]:
+        counter = itertools.count()
+        return evaluate(mini_doc(), mini, new_id=lambda: f"id-{next(counter)}", now=lambda: datetime(2026, 1, 1, tzinfo=UTC))
+
+    assert run() == run()
+
+
+def test_narrative_escapes_text(mini: Catalog) -> None:
+    doc = mini_doc()
+    doc["findings"][0]["code"]["display"] = "<script>alert(1)</script>"
+    doc["history"] = [{"id": "h1", "status": "present", "code": {"system": "http://snomed.info/sct", "code": "1", "display": "<b>x</b>"}}]
+    div = evaluate(doc, mini)["entry"][0]["resource"]["text"]["div"]
+    assert "<script>" not in div and "<b>x</b>" not in div
