@@ -43,7 +43,8 @@ def test_every_sample_output_equals_the_fhir_models_and_resolves(path: Path, cat
     for entry in bundle["entry"]:
         assert round_trip(entry["resource"]) == entry["resource"]
     full_urls = [e["fullUrl"] for e in bundle["entry"]]
-    assert len(full_urls) == len(set(full_urls)) and all(u == f"urn:uuid:{e['resource']['id']}" for u, e in zip(full_urls, bundle["entry"]))
+    assert len(full_urls) == len(set(full_urls))
+    assert all(u == f"urn:uuid:{e['resource']['id']}" for u, e in zip(full_urls, bundle["entry"], strict=True))
     internal = [r for r in references(bundle) if r.startswith("urn:uuid:")]
     assert internal and set(internal) <= set(full_urls)
     contained = evaluate(document, catalog, shape="contained")
@@ -117,3 +118,15 @@ def test_narrative_escapes_text(mini: Catalog) -> None:
     doc["history"] = [{"id": "h1", "status": "present", "code": {"system": "http://snomed.info/sct", "code": "1", "display": "<b>x</b>"}}]
     div = evaluate(doc, mini)["entry"][0]["resource"]["text"]["div"]
     assert "<script>" not in div and "<b>x</b>" not in div
+
+
+def test_published_definitions_are_current_and_valid_fhir(catalog: Catalog) -> None:
+    from plugin.publish import OUT_DIR, definitions
+
+    expected = definitions(catalog)
+    on_disk = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in OUT_DIR.glob("*.json")}
+    assert on_disk == expected, "run `ddx pack publish` and commit mappings/fhir/"
+    for resource in expected.values():
+        assert round_trip(resource) == resource
+    urls = {r["url"] for r in expected.values()}
+    assert {terms.EXT_GROUP, terms.EXT_RANK, terms.FINDING_PROPERTY} <= urls
