@@ -63,15 +63,19 @@ def xhtml(result: Result) -> str:
     return '<div xmlns="http://www.w3.org/1999/xhtml">' + "".join(body) + "</div>"
 
 
+def _joined(items: tuple[ClueOutcome, ...]) -> str:
+    return "; ".join(o.statement.rstrip(".") for o in items)
+
+
 def rationale(c: Candidate) -> str:
     """One paragraph for RiskAssessment.prediction.rationale and Condition.note."""
-    parts = [f"For: {'; '.join(o.statement for o in c.supporting) or 'none stated'}."]
+    parts = [f"For: {_joined(c.supporting) or 'none stated'}."]
     if c.opposing:
-        parts.append(f"Against: {'; '.join(o.statement for o in c.opposing)}.")
+        parts.append(f"Against: {_joined(c.opposing)}.")
     if c.not_stated:
-        parts.append(f"Not stated: {'; '.join(o.statement for o in c.not_stated[:4])}.")
+        parts.append(f"Not stated: {_joined(c.not_stated[:4])}.")
     if c.next_step:
-        parts.append(f"Next step: {c.next_step.statement}.")
+        parts.append(f"Next step: {c.next_step.statement.rstrip('.')}.")
     for caution in c.cautions:
         parts.append(f"Caution: {caution.statement}")
     return " ".join(parts)

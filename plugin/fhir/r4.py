@@ -265,5 +265,7 @@ def build_contained(result: Result, catalog: Catalog, new_id: Callable[[], str],
     report_id = new_id()
     builder = _Builder(result, catalog, new_id, now, lambda i: "#" if i == report_id else f"#{i}")
     dr, *rest = builder.resources(report_id)
+    # dom-5: contained resources carry no security labels; the container's AIAST label covers them.
+    rest = [{k: v for k, v in r.items() if k != "meta"} for r in rest]
     head = {k: dr[k] for k in ("resourceType", "id", "meta", "text")}
     return head | {"contained": rest} | {k: v for k, v in dr.items() if k not in head}
