@@ -268,6 +268,7 @@ def _build(folder: Path, raw: Mapping[str, Any]) -> Pack:
         cautions=tuple(cautions),
         codes=codes,
         displays=_displays(voc),
+        signed={c.id: {e.diagnosis: e.signed for e in c.effects} for c in clues},
     )
 
 

@@ -92,6 +92,7 @@ class Pack:
     cautions: tuple[CautionRule, ...]
     codes: Mapping[tuple[str, str], tuple[str, str]]  # (system, code) -> (kind, id)
     displays: Mapping[tuple[str, str], str]  # (kind, id) -> display; kinds: concept, lab, site, attribute, value
+    signed: Mapping[str, Mapping[str, float]]  # clue id -> diagnosis -> score points it would move (precomputed for next steps)
 
     def display(self, kind: str, ident: str) -> str:
         return self.displays.get((kind, ident), ident)

@@ -6,6 +6,8 @@ from plugin.evaluate import Evidence
 from plugin.knowledge import Pack
 from plugin.model import Candidate, Caution, NextStep, Truth
 
+NEIGHBOURS = 2  # the closest competitors a next step should separate a diagnosis from
+
 
 def likelihood(pack: Pack, score: float) -> tuple[str, str]:
     for min_score, code, display in pack.likelihood:
@@ -47,26 +49,26 @@ def next_step(pack: Pack, truths: dict[str, Truth], evidence: dict[str, Evidence
               shown: list[str], forbidden: frozenset[str]) -> NextStep | None:
     """Among tests whose clues are all unknown here, the one that best separates dx from its closest neighbours.
 
-    Separation = sum over neighbours (weighted 1 / (1 + score gap)) of how far apart the test's clues
-    would move the two diagnoses' scores.
+    Neighbours = the NEIGHBOURS diagnoses with the nearest scores. Separation = sum over them (weighted
+    1 / (1 + score gap)) of how far apart the test's clues would move the two diagnoses' scores.
     """
-    neighbours = [n for n in shown if n != dx_id]
-    if not neighbours:
-        neighbours = [n for n in evidence if n != dx_id and not evidence[n].excluded]
-    closeness = {n: 1.0 / (1.0 + abs(evidence[dx_id].score - evidence[n].score)) for n in neighbours}
-    effects_by_clue = {c.id: {e.diagnosis: e.signed for e in c.effects} for c in pack.clues}
+    pool = [n for n in shown if n != dx_id] or [n for n in evidence if n != dx_id and not evidence[n].excluded]
+    gap = {n: abs(evidence[dx_id].score - evidence[n].score) for n in pool}
+    nearest = tuple(sorted(pool, key=lambda n: (gap[n], pool.index(n)))[:NEIGHBOURS])
+    closeness = {n: 1.0 / (1.0 + gap[n]) for n in nearest}
     best: tuple[float, NextStep] | None = None
     for d in pack.discriminators:
         if d.id in forbidden or any(truths.get(c) is not None for c in d.resolves):
             continue
         separation = 0.0
-        for n, w in closeness.items():
-            for c in d.resolves:
-                eff = effects_by_clue[c]
-                separation += w * abs(eff.get(dx_id, 0.0) - eff.get(n, 0.0))
+        for c in d.resolves:
+            eff = pack.signed[c]
+            if not eff:
+                continue
+            own = eff.get(dx_id, 0.0)
+            separation += sum(w * abs(own - eff.get(n, 0.0)) for n, w in closeness.items())
         if separation <= 0:
             continue
-        nearest = tuple(sorted(closeness, key=lambda n: -closeness[n])[:2])
         if best is None or separation > best[0] + 1e-9:
             best = (separation, NextStep(d.id, d.statement, d.kind, nearest, round(separation, 3), d.sources))
     return best[1] if best else None
