@@ -1,0 +1,86 @@
+"""The shipped pack's medical content keeps its promises: verified codes only, safety cautions obeyed."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import simple_icd_10_cm as cm
+
+from plugin import evaluate, pipeline
+from plugin.catalog import Catalog
+from tests.conftest import ROOT, sample_paths
+
+CODES_MD = ROOT.parent / "shared" / "knowledge" / "codes.md"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+
+
+def codings(node: object) -> list[dict[str, str]]:
+    if isinstance(node, dict):
+        found = [node] if {"system", "code"} <= node.keys() else []  # type: ignore[list-item]
+        return found + [c for v in node.values() for c in codings(v)]
+    if isinstance(node, list):
+        return [c for v in node for c in codings(v)]
+    return []
+
+
+def test_every_icd10cm_code_in_every_output_exists_with_its_official_display(catalog: Catalog) -> None:
+    seen = set()
+    for path in sample_paths():
+        bundle = evaluate(json.loads(path.read_text(encoding="utf-8")), catalog)
+        for c in codings(bundle):
+            if c["system"] == ICD10CM:
+                seen.add((c["code"], c.get("display")))
+    assert seen, "no ICD-10-CM code reached any output"
+    for code, display in sorted(seen):
+        assert cm.is_valid_item(code), code
+        assert display == cm.get_description(code), (code, display)
+
+
+def verified_rows() -> dict[str, str]:
+    """code -> status column of codes.md, for rows whose status is VERIFIED (not UNVERIFIED, SECONDARY, NOT FOUND)."""
+    if not CODES_MD.exists():
+        pytest.fail(f"{CODES_MD} missing: the code verification table is part of the shared knowledge")
+    rows: dict[str, str] = {}
+    for line in CODES_MD.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 5 and cells[4].startswith("VERIFIED"):
+            for code in re.split(r"\s*/\s*", cells[2]):
+                rows[code.split(" ")[0].removesuffix(".-")] = cells[4]
+            if cells[1] == "ICD-10-CM":  # the notes of a verified ICD-10-CM row name its verified child codes
+                for child in re.findall(r"\b[A-Z]\d{2}\.\d{1,4}\b", " ".join(cells[5:])):
+                    rows.setdefault(child, cells[4])
+    return rows
+
+
+def test_every_standard_code_in_the_pack_is_verified_in_codes_md(catalog: Catalog) -> None:
+    verified = verified_rows()
+    for pack in catalog.packs:
+        used = [c for d in pack.diagnoses.values() for c in d.codes]
+        voc = pack.raw["vocabulary"]
+        used += [type(used[0])(c["system"], c["code"], c["display"]) for group in ("concepts", "body_sites", "labs")
+                 for item in voc[group] for c in item.get("codings", [])]
+        for coding in used:
+            assert coding.code in verified, f"{coding.system}|{coding.code} is not marked VERIFIED in codes.md"
+
+
+def test_no_biopsy_suggested_while_a_caution_forbids_it(catalog: Catalog) -> None:
+    checked = 0
+    for path in sample_paths():
+        result = pipeline.run(json.loads(path.read_text(encoding="utf-8")), catalog)
+        for section, pack in zip(result.packs, catalog.packs, strict=True):
+            top = [c.diagnosis_id for c in section.candidates]
+            for caution in pack.cautions:
+                if caution.diagnosis in top[: caution.within_rank] and caution.avoid:
+                    checked += 1
+                    steps = {c.next_step.discriminator_id for c in section.candidates if c.next_step}
+                    assert not steps & caution.avoid, (path.name, caution.id, steps & caution.avoid)
+    assert checked >= 5
+
+
+def test_fop_caution_reaches_the_narrative(catalog: Catalog) -> None:
+    path = next(p for p in sample_paths() if "fop" in p.name)
+    div = evaluate(json.loads(Path(path).read_text(encoding="utf-8")), catalog)["entry"][0]["resource"]["text"]["div"]
+    assert "Caution:" in div and "biopsy" in div
