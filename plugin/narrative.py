@@ -15,7 +15,8 @@ LABEL = "Decision support, not a diagnosis"
 def conclusion(result: Result) -> str:
     if not result.in_scope:
         return f"{LABEL}: no differential. " + " ".join(p.scope_reason for p in result.packs)
-    ranked = "; ".join(f"{c.rank}. {c.display} ({c.likelihood_display.lower()})" for c in result.candidates)
+    ranked = "; ".join(f"{c.rank}. {'outside this pack, consider ' if c.outside_pack else ''}{c.display} ({c.likelihood_display.lower()})"
+                       for c in result.candidates)
     if not ranked:
         return f"{LABEL}: no diagnosis of the pack is supported by the stated findings."
     return f"{LABEL}. Ranked differential: {ranked}."

@@ -29,10 +29,12 @@ def test_sample_report(case: harness.Case, catalog: Catalog) -> None:
 
 
 def test_samples_cover_every_group_and_out_of_scope(catalog: Catalog) -> None:
-    groups = {dx.group for p in catalog.packs for dx in p.diagnoses.values()}
+    groups = {dx.group for p in catalog.packs for dx in p.diagnoses.values() if not dx.outside_pack}
     group_of = {d: dx.group for p in catalog.packs for d, dx in p.diagnoses.items()}
     seen = [group_of[c.expected_top] if c.expected_top else None for c in CASES]
     assert all(seen.count(g) >= 5 for g in groups), {g: seen.count(g) for g in groups}
+    outside = {d for p in catalog.packs for d, dx in p.diagnoses.items() if dx.outside_pack}
+    assert outside <= {c.expected_top for c in CASES}, "every outside-pack pattern has a sample"
     assert seen.count(None) >= 5
     for case in CASES:
         assert case.source and (case.expected_top is None or case.acceptable_top3[0] == case.expected_top)
