@@ -7,12 +7,12 @@ type chosen from the JSON Schema keyword, and a message that never quotes the in
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from datetime import date
-from itertools import accumulate
+from itertools import islice
 from typing import Any
 
+import orjson
 from jsonschema import ValidationError
 
 from plugin import units
@@ -20,6 +20,7 @@ from plugin.catalog import Catalog
 from plugin.errors import InputUnreadable, Issue, IssueType, Severity
 
 MAX_DEPTH = 32
+MAX_ISSUES = 100  # past this many, one more issue says how the list was cut: bounded work for hostile input
 
 _KEYWORD_TYPE = {
     "required": IssueType.REQUIRED,
@@ -36,17 +37,20 @@ _KEYWORD_TYPE = {
 
 
 def parse_strict(body: bytes) -> Any:
-    """Strict JSON: UTF-8 only, no NaN/Infinity, no duplicate keys, bounded nesting."""
+    """Strict JSON: UTF-8 only, no NaN/Infinity, no duplicate keys, no unpaired surrogates, bounded nesting.
+
+    Linear in the body's size: the standard decoder parses, then the depth is measured on the result.
+    """
 
     def fail(message: str) -> InputUnreadable:
         return InputUnreadable([Issue(Severity.ERROR, IssueType.STRUCTURE, message)])
 
+    if not body.strip():
+        raise fail("The request body is empty.")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise fail("The body is not valid UTF-8.") from None
-    if _depth(body) > MAX_DEPTH:
-        raise fail(f"The JSON is nested more than {MAX_DEPTH} levels deep.")
 
     def no_constant(name: str) -> Any:
         raise ValueError("NaN and Infinity are not JSON")
@@ -58,7 +62,7 @@ def parse_strict(body: bytes) -> Any:
         return out
 
     try:
-        return json.loads(text, parse_constant=no_constant, object_pairs_hook=no_duplicates)
+        document = json.loads(text, parse_constant=no_constant, object_pairs_hook=no_duplicates)
     except ValueError as exc:
         reason = {
             "duplicate key": "An object repeats a key.",
@@ -67,16 +71,24 @@ def parse_strict(body: bytes) -> Any:
         raise fail(reason) from None
     except RecursionError:
         raise fail(f"The JSON is nested more than {MAX_DEPTH} levels deep.") from None
+    if _too_deep(document):
+        raise fail(f"The JSON is nested more than {MAX_DEPTH} levels deep.")
+    try:
+        orjson.dumps(document)  # rejects strings holding an unpaired surrogate escape (not Unicode text)
+    except TypeError:
+        raise fail("A string holds an unpaired UTF-16 surrogate escape.") from None
+    return document
 
 
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
-
-
-def _depth(body: bytes) -> int:
-    brackets = _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS)
-    return max(accumulate(_STEP[b] for b in brackets), default=0)
+def _too_deep(document: Any) -> bool:
+    stack = [(document, 1)] if isinstance(document, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def path_of(parts: Any) -> str:
@@ -139,68 +151,103 @@ def _schema_issues(document: Any, catalog: Catalog) -> Iterator[Issue]:
 
 def check(document: Any, catalog: Catalog) -> list[Issue]:
     """All problems with a parsed document; empty when it may be evaluated."""
-    # jsonschema reports a `required` failure once per missing property, each naming the whole list: dedupe
-    issues = sorted(set(_schema_issues(document, catalog)), key=lambda i: (i.path or "", i.message))
-    if issues:
-        return issues
-    return list(_rule_issues(document, catalog))
+    # jsonschema reports a `required` failure once per missing property, each naming the whole list: dedupe.
+    found = list(islice(_schema_issues(document, catalog), MAX_ISSUES + 1))
+    if isinstance(document, Mapping) and len(found) <= MAX_ISSUES:
+        flagged = {i.path for i in found if i.path}
+        rules = (i for i in _rule_issues(document, catalog, schema_failed=bool(found)) if not _under(i.path, flagged))
+        found += islice(rules, MAX_ISSUES + 1 - len(found))
+    issues = sorted(set(found[:MAX_ISSUES]), key=lambda i: (i.path or "", i.message))
+    if len(found) > MAX_ISSUES:
+        issues.append(Issue(Severity.ERROR, IssueType.TOO_LONG, f"More than {MAX_ISSUES} problems: the list stops here."))
+    return issues
 
 
-def _rule_issues(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issue]:
-    """Cross-field rules: unique ids, references, dates in order, plausible ages, known systems and units."""
+def _under(path: str | None, flagged: set[str]) -> bool:
+    """True when the schema already reported this place (or a part of it): one problem, one issue."""
+    return path is not None and any(path == f or path.startswith((f + ".", f + "[")) for f in flagged)
 
-    def err(code: IssueType, message: str, path: str) -> Issue:
-        return Issue(Severity.ERROR, code, message, path)
 
+def _err(code: IssueType, message: str, path: str) -> Issue:
+    return Issue(Severity.ERROR, code, message, path)
+
+
+def _unique_ids(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issue]:
     for listname in ("studies", "findings", "history", "labs"):
         seen: set[str] = set()
         for i, item in enumerate(doc.get(listname, [])):
             if item["id"] in seen:
-                yield err(IssueType.DUPLICATE, f"This id is already used by an earlier item of {listname}.", f"{listname}[{i}].id")
+                yield _err(IssueType.DUPLICATE, f"This id is already used by an earlier item of {listname}.", f"{listname}[{i}].id")
             seen.add(item["id"])
-    studies = {s["id"]: s["date"] for s in doc["studies"]}
-    latest = max(studies.values())
+
+
+def _study_references(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issue]:
+    studies = {s["id"] for s in doc["studies"]}
     for i, f in enumerate(doc["findings"]):
         if f["study"] not in studies:
-            yield err(IssueType.VALUE, "No study with this id is listed in studies.", f"findings[{i}].study")
+            yield _err(IssueType.VALUE, "No study with this id is listed in studies.", f"findings[{i}].study")
 
+
+def _dates_and_ages(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issue]:
+    dates = [s["date"] for s in doc["studies"]]
+    latest = max(dates)
     patient = doc["patient"]
     if "age" in patient and "birthDate" in patient:
-        yield err(IssueType.BUSINESS_RULE, "Give either age or birthDate, not both.", "patient.birthDate")
+        yield _err(IssueType.BUSINESS_RULE, "Give either age or birthDate, not both.", "patient.birthDate")
     if "age" in patient and units.to_days(patient["age"]["value"], patient["age"]["unit"]) > units.to_days(130, "a"):
-        yield err(IssueType.VALUE, "Age must not exceed 130 years.", "patient.age.value")
+        yield _err(IssueType.VALUE, "Age must not exceed 130 years.", "patient.age.value")
     if "birthDate" in patient:
         born = date.fromisoformat(patient["birthDate"])
-        if any(date.fromisoformat(d) < born for d in studies.values()):
-            yield err(IssueType.BUSINESS_RULE, "birthDate is after a study date.", "patient.birthDate")
+        if any(date.fromisoformat(d) < born for d in dates):
+            yield _err(IssueType.BUSINESS_RULE, "birthDate is after a study date.", "patient.birthDate")
         elif (date.fromisoformat(latest) - born).days > units.to_days(130, "a"):
-            yield err(IssueType.VALUE, "Age at the study must not exceed 130 years.", "patient.birthDate")
+            yield _err(IssueType.VALUE, "Age at the study must not exceed 130 years.", "patient.birthDate")
     for i, h in enumerate(doc.get("history", [])):
         if "onsetDate" in h and h["onsetDate"] > latest:
-            yield err(IssueType.BUSINESS_RULE, "onsetDate is after the latest study.", f"history[{i}].onsetDate")
+            yield _err(IssueType.BUSINESS_RULE, "onsetDate is after the latest study.", f"history[{i}].onsetDate")
         if "onsetDate" in h and "onsetBeforeStudy" in h:
-            yield err(IssueType.BUSINESS_RULE, "Give either onsetDate or onsetBeforeStudy, not both.", f"history[{i}].onsetDate")
+            yield _err(IssueType.BUSINESS_RULE, "Give either onsetDate or onsetBeforeStudy, not both.", f"history[{i}].onsetDate")
 
+
+def _code_systems(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issue]:
     for path, coding in _codings(doc):
         if coding["system"] not in catalog.known_systems:
             message = "Unknown code system: use SNOMED CT, RadLex, LOINC or a system listed by GET /knowledge."
-            yield err(IssueType.CODE_INVALID, message, f"{path}.system")
+            yield _err(IssueType.CODE_INVALID, message, f"{path}.system")
 
+
+def _lab_values(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issue]:
     for i, lab in enumerate(doc.get("labs", [])):
         here = f"labs[{i}]"
         if "value" not in lab and "interpretation" not in lab:
-            yield err(IssueType.REQUIRED, "Give a value or an interpretation flag.", here)
+            yield _err(IssueType.REQUIRED, "Give a value or an interpretation flag.", here)
         rng = lab.get("referenceRange", {})
         if "low" in rng and "high" in rng and rng["low"] > rng["high"]:
-            yield err(IssueType.VALUE, "Reference range low is above high.", f"{here}.referenceRange")
+            yield _err(IssueType.VALUE, "Reference range low is above high.", f"{here}.referenceRange")
         if "referenceRange" in lab and "value" not in lab:
-            yield err(IssueType.BUSINESS_RULE, "A reference range needs a value in the same unit.", f"{here}.referenceRange")
+            yield _err(IssueType.BUSINESS_RULE, "A reference range needs a value in the same unit.", f"{here}.referenceRange")
         known = catalog.codes.get((lab["code"]["system"], lab["code"]["code"]))
         if "value" in lab and known and known[1] == "lab":
             pack, _, test = known
             unit, molar_mass = pack.vocabulary.lab_units[test]
             if units.converter(lab["value"]["unit"], unit, molar_mass) is None:
-                yield err(IssueType.VALUE, f"Unit is not a UCUM unit convertible to {unit} for this test.", f"{here}.value.unit")
+                yield _err(IssueType.VALUE, f"Unit is not a UCUM unit convertible to {unit} for this test.", f"{here}.value.unit")
+
+
+# Cross-field rules no schema can say. Each assumes the parts it reads are well-formed: on a document
+# the schema rejects, a rule that meets a malformed part is skipped (the schema issues already say why).
+RULES = (_unique_ids, _study_references, _dates_and_ages, _code_systems, _lab_values)
+
+
+def _rule_issues(doc: Any, catalog: Catalog, schema_failed: bool) -> Iterator[Issue]:
+    for rule in RULES:
+        try:
+            found = list(rule(doc, catalog))
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            if not schema_failed:
+                raise
+            continue
+        yield from found
 
 
 def _codings(doc: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, str]]]:

@@ -80,7 +80,8 @@ def inline_defs(schema: Mapping[str, Any], prefix: str) -> dict[str, dict[str, A
     text = json.dumps(schema).replace('"#/$defs/', f'"#/components/schemas/{prefix}_')
     moved = json.loads(text)
     defs = moved.pop("$defs", {})
-    moved.pop("$schema", None)
+    for key in ("$schema", "$id"):  # a component's base URI is the OpenAPI document's
+        moved.pop(key, None)
     out = {prefix: moved}
     out |= {f"{prefix}_{k}": v for k, v in defs.items()}
     return out
@@ -94,6 +95,12 @@ def install(app: FastAPI) -> None:
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
+        for operation in (op for path in doc["paths"].values() for op in path.values()):
+            for response in operation.get("responses", {}).values():
+                for media in response.get("content", {}).values():
+                    schema = media.get("schema", {})
+                    if "$ref" in schema:  # FastAPI adds the response class's own type beside our $ref
+                        media["schema"] = {"$ref": schema["$ref"]}
         schemas |= inline_defs(copy.deepcopy(dict(app.state.catalog.findings_schema)), "FindingsReport")
         schemas |= {"OperationOutcome": OPERATION_OUTCOME, "Bundle": BUNDLE, "FhirResource": FHIR_RESOURCE}
         app.openapi_schema = doc

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 
 from plugin import validate
-from plugin.errors import InputInvalid, Issue, IssueType, Severity
+from plugin.errors import IssueType
 
 
 class Unacceptable(Exception):
@@ -22,6 +22,7 @@ ACCEPTABLE = ("application/fhir+json", "application/json", "application/*", "*/*
 
 
 def check_accept(request: Request) -> None:
+    """A dependency of every route: 406 unless the client accepts what we answer (FHIR JSON or JSON)."""
     accept = request.headers.get("accept")
     if not accept:
         return
@@ -35,6 +36,4 @@ async def read_json(request: Request) -> Any:
     if media != "application/json":
         raise Unacceptable(415, IssueType.NOT_SUPPORTED, "Send the findings document as application/json.")
     body = await request.body()  # the size limit is enforced while reading, by BodyLimit
-    if not body:
-        raise InputInvalid([Issue(Severity.ERROR, IssueType.REQUIRED, "The request body is empty.")])
     return validate.parse_strict(body)

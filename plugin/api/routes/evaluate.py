@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from plugin import service
 from plugin.api.deps import CatalogDep, SettingsDep
@@ -13,7 +13,7 @@ from plugin.api.openapi import body_doc, responses_doc
 from plugin.api.request_body import check_accept, read_json
 from plugin.api.responses import FhirResponse
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(check_accept)])
 
 
 @router.post("/evaluate", response_class=FhirResponse, openapi_extra=body_doc(),
@@ -22,7 +22,6 @@ async def evaluate(request: Request, catalog: CatalogDep, settings: SettingsDep,
                    shape: Literal["bundle", "contained"] = Query("bundle", description="bundle, or contained: one DiagnosticReport")
                    ) -> FhirResponse:
     """Evaluate one findings document: a ranked, explained differential diagnosis as FHIR R4."""
-    check_accept(request)
     document = await read_json(request)
     result = service.pipeline.run(document, catalog, settings.max_differential)
     request.state.log = {"candidates": len(result.candidates), "in_scope": bool(result.in_scope)}
@@ -34,7 +33,6 @@ async def evaluate(request: Request, catalog: CatalogDep, settings: SettingsDep,
                                      "OperationOutcome"))
 async def validate(request: Request, catalog: CatalogDep) -> FhirResponse:
     """Check one findings document without evaluating it."""
-    check_accept(request)
     document = await read_json(request)
     outcome = service.validate_document(document, catalog)
     request.state.log = {"issues": len(outcome["issue"]) if outcome["issue"][0]["severity"] == "error" else 0}

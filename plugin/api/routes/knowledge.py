@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from plugin.api.deps import CatalogDep
 from plugin.api.openapi import responses_doc
+from plugin.api.request_body import check_accept
 from plugin.catalog import STANDARD_SYSTEMS
 from plugin.knowledge import Pack
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(check_accept)])
 
 
 def pack_summary(pack: Pack) -> dict[str, Any]:
