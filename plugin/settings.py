@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plugin import paths
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DDX_", extra="forbid", frozen=True)
+    # hide_input_in_errors: a start-up error must not print DDX_API_KEYS (or any other secret) back.
+    model_config = SettingsConfigDict(env_prefix="DDX_", extra="forbid", frozen=True, hide_input_in_errors=True)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level of the JSON log lines.")
     max_body_bytes: int = Field(1_048_576, ge=1024, le=64 * 1_048_576, description="Largest request body accepted (413 above).")
@@ -22,6 +23,36 @@ class Settings(BaseSettings):
     schemas_dir: Path = Field(paths.SCHEMAS_DIR, description="Folder holding the JSON Schemas.")
     public_url: str = Field("http://127.0.0.1:8000", description="The service's public base URL (CDS Hooks JWT audience).")
     cors_origins: list[str] = Field(default_factory=list, description="Browser origins allowed by CORS (JSON list).")
+
+    # --- authentication (enforced by plugin/api/auth.py; off unless auth_mode says otherwise) ---
+    auth_mode: Literal["none", "jwt", "api-key"] = Field("none", description="none, jwt (CDS Hooks client JWTs) or api-key.")
+    api_keys: list[SecretStr] = Field(default_factory=list, description="api-key mode: accepted static keys (JSON list; never logged).")
+    jwt_issuers: list[str] = Field(default_factory=list, description="jwt mode: allowed `iss` values (JSON list).")
+    jwt_public_keys: dict[str, Any] = Field(default_factory=dict,
+                                            description='jwt mode: public keys, a JWK Set {"keys": [...]} or an object of JWKs by kid.')
+    jwt_jku_allowlist: list[str] = Field(default_factory=list, description="jwt mode: exact https URLs a token's jku may name.")
+    jwt_max_age_seconds: int = Field(300, ge=10, le=3600, description="jwt mode: longest accepted token lifetime (exp - iat).")
+    jti_store_path: Path | None = Field(None, description="jwt mode: SQLite file of seen jti values, shared by all workers.")
+
+    @model_validator(mode="after")
+    def _auth_is_usable(self) -> Settings:
+        """Authentication that cannot work is refused at start-up, not at the first request."""
+        if self.auth_mode == "api-key":
+            if not self.api_keys:
+                raise ValueError("DDX_AUTH_MODE=api-key needs DDX_API_KEYS (a JSON list of keys)")
+            if any(len(k.get_secret_value()) < 16 for k in self.api_keys):
+                raise ValueError("DDX_API_KEYS: every key must be at least 16 characters long")
+        if self.auth_mode == "jwt":
+            if not self.jwt_issuers:
+                raise ValueError("DDX_AUTH_MODE=jwt needs DDX_JWT_ISSUERS (a JSON list of the allowed iss values)")
+            if not (self.jwt_public_keys or self.jwt_jku_allowlist):
+                raise ValueError("DDX_AUTH_MODE=jwt needs DDX_JWT_PUBLIC_KEYS (a JWK Set) or DDX_JWT_JKU_ALLOWLIST")
+            if self.jti_store_path is None:
+                raise ValueError("DDX_AUTH_MODE=jwt needs DDX_JTI_STORE_PATH (SQLite file for jti replay protection)")
+        if bad := [u for u in self.jwt_jku_allowlist if not u.startswith("https://")]:
+            raise ValueError(f"DDX_JWT_JKU_ALLOWLIST: only https URLs are allowed, not {bad}")
+        return self
+    # --- end authentication ---
 
 
 @lru_cache

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from plugin import __version__, logs, service
-from plugin.api import openapi
-from plugin.api.body_limit import BodyLimit
+from plugin.api import auth, openapi
+from plugin.api.body_limit import BodyLimit, BodyTooLarge
 from plugin.api.request_body import Unacceptable
+from plugin.api.request_log import RequestLog
 from plugin.api.responses import outcome_response, problem
 from plugin.api.routes import evaluate, knowledge
 from plugin.errors import InputInvalid, InputUnreadable, Issue, IssueType, Severity
@@ -47,35 +46,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(evaluate.router)
     app.include_router(knowledge.router)
     openapi.install(app)
+    auth.install(app, settings)  # innermost middleware: refusals are logged by RequestLog with their request id
     _install_handlers(app)
 
-    @app.middleware("http")
-    async def request_log(request: Request, call_next: Any) -> Any:
-        request_id = request.headers.get("x-request-id", "")
-        if not (0 < len(request_id) <= 64 and request_id.replace("-", "").isalnum()):
-            request_id = str(uuid.uuid4())
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        start = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
-        route = request.scope.get("route")
-        catalog = request.app.state.catalog
-        log.info("request", request_id=request_id, method=request.method, route=getattr(route, "path", "(unmatched)"),
-                 status=response.status_code, duration_ms=round((time.perf_counter() - start) * 1000, 2),
-                 pack_version=catalog.version if catalog else None, **getattr(request.state, "log", {}))
-        response.headers["x-request-id"] = request_id
-        return response
-
+    # Outermost last: RequestLog -> CORS -> BodyLimit -> Authenticate (added by auth.install) -> routes.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["authorization", "content-type", "x-request-id"])
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+                           allow_headers=["authorization", "content-type", "x-request-id", "x-api-key"])
+    app.add_middleware(RequestLog)
     return app
 
 
 def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, _: BodyTooLarge) -> Any:
+        limit = request.app.state.settings.max_body_bytes
+        return problem(413, IssueType.TOO_LONG, f"The request body is larger than {limit} bytes.", headers={"connection": "close"})
+
     @app.exception_handler(InputUnreadable)
     async def unreadable(_: Request, exc: InputUnreadable) -> Any:
         return outcome_response(400, exc.issues)

@@ -144,13 +144,6 @@ def test_body_at_the_limit_is_read(small_client: TestClient) -> None:
     assert r.status_code == 200, r.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a chunked body over the limit is answered 500, not 413: BodyLimit's receive wrapper "
-    "raises BodyTooLarge inside BaseHTTPMiddleware's task group (the request_log middleware in "
-    "plugin/api/app.py), so it reaches plugin/api/body_limit.py as an ExceptionGroup that "
-    "`except BodyTooLarge` does not catch",
-)
 @pytest.mark.parametrize("path", POSTS)
 def test_chunked_body_over_the_limit_is_413(small_client: TestClient, path: str) -> None:
     def chunks() -> Iterator[bytes]:
@@ -219,11 +212,6 @@ def test_declared_length_over_the_limit_is_refused_without_reading_the_body(smal
     assert pulled == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: same as test_chunked_body_over_the_limit_is_413: the streamed body is cut off "
-    "after the limit (good) but the answer is 500, not 413 (ExceptionGroup not caught by BodyLimit)",
-)
 def test_streamed_body_over_the_limit_is_refused_after_reading_at_most_the_limit(small_client: TestClient) -> None:
     # 1000 chunks of 1 KiB would be ~1 MB: the refusal must come after about LIMIT bytes, not after the whole body
     pulled, sent = _drive(small_client.app, _raw_scope("/evaluate", []), b" " * 1024, 1000)
