@@ -17,8 +17,9 @@ from referencing import Registry, Resource
 from plugin import paths, units
 from plugin.errors import PackInvalid, PackProblem
 from plugin.model import Coding
+from plugin.pack_checker import Checker, site_codes
 from plugin.pack_model import CautionRule, Clue, Diagnosis, Discriminator, Effect, Pack
-from plugin.predicates import PredicateError, Test, Vocabulary, compile_predicate
+from plugin.predicates import Vocabulary
 
 __all__ = ["Clue", "Diagnosis", "Effect", "Pack", "PackInvalid", "discover", "load_pack", "load_packs"]
 
@@ -78,38 +79,8 @@ def load_pack(folder: Path, schemas_dir: Path = paths.SCHEMAS_DIR) -> Pack:
     return _build(folder, raw)
 
 
-class _Checker:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.problems: list[PackProblem] = []
-
-    def add(self, filename: str, path: str, reason: str) -> None:
-        self.problems.append(PackProblem(str(self.folder / filename), path, reason))
-
-    def unique(self, filename: str, items: list[Mapping[str, Any]], listname: str) -> dict[str, Mapping[str, Any]]:
-        seen: dict[str, Mapping[str, Any]] = {}
-        for i, item in enumerate(items):
-            if item["id"] in seen:
-                self.add(filename, f"{listname}[{i}].id", f"duplicate id '{item['id']}'")
-            seen[item["id"]] = item
-        return seen
-
-    def sources(self, filename: str, path: str, refs: list[str], known: Mapping[str, Any]) -> tuple[str, ...]:
-        for j, ref in enumerate(refs):
-            if ref.split()[0] not in known:
-                self.add(filename, f"{path}[{j}]", f"source '{ref.split()[0]}' is not declared in pack.yaml sources")
-        return tuple(refs)
-
-    def compile(self, filename: str, path: str, node: Mapping[str, Any], vocab: Vocabulary) -> Test:
-        try:
-            return compile_predicate(node, vocab, path)
-        except PredicateError as exc:
-            self.add(filename, exc.path, exc.reason)
-            return lambda r: None
-
-
 def _build(folder: Path, raw: Mapping[str, Any]) -> Pack:
-    check = _Checker(folder)
+    check = Checker(folder)
     man, voc, dia = raw["manifest"], raw["vocabulary"], raw["diagnoses"]
     sources = {s["id"]: s for s in man["sources"]}
     priors = man["scoring"]["priors"]
@@ -192,6 +163,7 @@ def _build(folder: Path, raw: Mapping[str, Any]) -> Pack:
             missing_standard_code=d.get("missing_standard_code"),
             outside_pack=bool(d.get("outside_pack", False)),
             sources=check.sources("diagnoses.yaml", f"{here}.source", d["source"], sources),
+            site_codes=site_codes(d["icd10cm_by_site"], check, f"{here}.icd10cm_by_site", set(vocab.sites)) if "icd10cm_by_site" in d else None,
         )
     index("diagnosis", "diagnosis", dia["diagnoses"], "diagnoses.yaml", "diagnoses")
 
@@ -269,6 +241,7 @@ def _build(folder: Path, raw: Mapping[str, Any]) -> Pack:
         codes=codes,
         displays=_displays(voc),
         signed={c.id: {e.diagnosis: e.signed for e in c.effects} for c in clues},
+        scope_concepts=frozenset(_named(man["scope"]["when"], "finding", "concept")),
     )
 
 

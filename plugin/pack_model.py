@@ -11,6 +11,18 @@ from plugin.predicates import Test, Vocabulary
 
 
 @dataclass(frozen=True, slots=True)
+class SiteCodes:
+    """ICD-10-CM leaves built from the index lesion's site and laterality; every buildable code checked at load."""
+
+    by_site: Mapping[str, str]  # site id -> code prefix
+    laterality: Mapping[str, str]  # right / left / unspecified -> last character
+    other_site: str | None
+    other_sites: frozenset[str]
+    multiple_sites: str | None
+    displays: Mapping[str, str]  # every code it can build -> official display
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnosis:
     id: str
     display: str
@@ -24,6 +36,7 @@ class Diagnosis:
     missing_standard_code: str | None
     outside_pack: bool
     sources: tuple[str, ...]
+    site_codes: SiteCodes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +106,7 @@ class Pack:
     codes: Mapping[tuple[str, str], tuple[str, str]]  # (system, code) -> (kind, id)
     displays: Mapping[tuple[str, str], str]  # (kind, id) -> display; kinds: concept, lab, site, attribute, value
     signed: Mapping[str, Mapping[str, float]]  # clue id -> diagnosis -> score points it would move (precomputed for next steps)
+    scope_concepts: frozenset[str]  # the concepts whose findings put a report in scope: the index lesion
 
     def display(self, kind: str, ident: str) -> str:
         return self.displays.get((kind, ident), ident)

@@ -34,7 +34,7 @@ def run(document: Any, catalog: Catalog, max_items: int = DEFAULT_MAX_DIFFERENTI
             )
             continue
         truths, evidence = evaluate(pack, report)
-        candidates, excluded = rank(pack, truths, evidence, max_items)
+        candidates, excluded = rank(pack, report, truths, evidence, max_items)
         trace = {"scores": {d: round(ev.score, 3) for d, ev in evidence.items()}}
         sections.append(
             PackResult(pack.id, pack.version, pack.title, pack.intended_use, True,

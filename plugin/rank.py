@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from plugin.coding import codes_for
 from plugin.evaluate import Evidence
 from plugin.knowledge import Pack
-from plugin.model import Candidate, Caution, NextStep, Truth
+from plugin.model import Candidate, Caution, NextStep, Report, Truth
 
 NEIGHBOURS = 2  # the closest competitors a next step should separate a diagnosis from
 
@@ -16,7 +17,8 @@ def likelihood(pack: Pack, score: float) -> tuple[str, str]:
     return pack.likelihood[-1][1], pack.likelihood[-1][2]
 
 
-def rank(pack: Pack, truths: dict[str, Truth], evidence: dict[str, Evidence], max_items: int) -> tuple[list[Candidate], list[tuple[str, str]]]:
+def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[str, Evidence],
+         max_items: int) -> tuple[list[Candidate], list[tuple[str, str]]]:
     order = list(pack.diagnoses)  # file order breaks ties: deterministic
     excluded = [(d, ev.excluded) for d, ev in evidence.items() if ev.excluded]
     # Relevant = not excluded, at least one clue for it fired, and a score above the pack's floor.
@@ -33,7 +35,7 @@ def rank(pack: Pack, truths: dict[str, Truth], evidence: dict[str, Evidence], ma
         candidates.append(
             Candidate(
                 rank=position, diagnosis_id=dx_id, display=dx.display, group_id=dx.group, group_display=pack.groups[dx.group],
-                codes=dx.codes, score=round(ev.score, 3), likelihood=code, likelihood_display=display,
+                codes=codes_for(dx, pack, report), score=round(ev.score, 3), likelihood=code, likelihood_display=display,
                 supporting=tuple(sorted(ev.supporting, key=lambda o: -o.weight)),
                 opposing=tuple(sorted(ev.opposing, key=lambda o: -o.weight)),
                 not_stated=tuple(sorted(ev.not_stated, key=lambda o: -o.weight)),

@@ -84,3 +84,30 @@ def test_fop_caution_reaches_the_narrative(catalog: Catalog) -> None:
     path = next(p for p in sample_paths() if "fop" in p.name)
     div = evaluate(json.loads(Path(path).read_text(encoding="utf-8")), catalog)["entry"][0]["resource"]["text"]["div"]
     assert "Caution:" in div and "biopsy" in div
+
+
+def _mo_codes(catalog: Catalog, site: str | None, laterality: str | None) -> list[str]:
+    from tests.conftest import load_sample
+
+    doc = load_sample("007-mo-thigh-after-contusion")
+    for f in doc["findings"]:
+        if f["code"]["code"] == "soft-tissue-ossification":
+            f.pop("laterality", None)
+            if laterality:
+                f["laterality"] = laterality
+            if site:
+                f["bodySite"] = {"system": "https://rad-ddx.org/fhir/CodeSystem/stc-body-site", "code": site, "display": site}
+            else:
+                f.pop("bodySite", None)
+    result = pipeline.run(doc, catalog)
+    mo = next(c for c in result.candidates if c.diagnosis_id == "myositis-ossificans")
+    return [c.code for c in mo.codes if c.system == ICD10CM]
+
+
+@pytest.mark.parametrize(
+    ("site", "laterality", "code"),
+    [("thigh", "left", "M61.052"), ("thigh", "right", "M61.051"), ("thigh", None, "M61.059"), ("elbow", "right", "M61.021"),
+     ("back", None, "M61.08"), ("thigh", "bilateral", "M61.09"), ("buttock", "left", "M61.0"), (None, None, "M61.0")],
+)
+def test_icd10cm_leaf_is_built_from_site_and_laterality(catalog: Catalog, site: str | None, laterality: str | None, code: str) -> None:
+    assert _mo_codes(catalog, site, laterality) == [code]
