@@ -19,9 +19,7 @@ class Evidence:
     excluded: str | None = None
 
 
-def _outcome(clue: Clue, effect: Effect, report: Report | None) -> ClueOutcome:
-    if report is None:  # unknown clues rest on no stated fact
-        return ClueOutcome(clue.id, clue.statement, effect.effect, effect.weight, effect.reason, clue.sources)
+def _outcome(clue: Clue, effect: Effect, report: Report) -> ClueOutcome:
     facts = tuple(f"{f.kind}:{f.id}" for c in sorted(clue.concepts) for f in report.by_concept.get(c, ()))
     labs = tuple(f"lab:{x.id}" for t in sorted(clue.labs) for x in report.labs_by_test.get(t, ()))
     return ClueOutcome(clue.id, clue.statement, effect.effect, effect.weight, effect.reason, clue.sources, facts + labs)
@@ -37,7 +35,7 @@ def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Ev
             kind = effect.effect
             if truth is None:
                 if kind in ("supports", "required"):
-                    ev.not_stated.append(_outcome(clue, effect, None))
+                    ev.not_stated.append(pack.unstated[(clue.id, effect.diagnosis)])  # rests on no stated fact
             elif kind == "supports" and truth:
                 ev.score += effect.weight
                 ev.supporting.append(_outcome(clue, effect, report))

@@ -16,7 +16,7 @@ from referencing import Registry, Resource
 
 from plugin import paths, units
 from plugin.errors import PackInvalid, PackProblem
-from plugin.model import Coding
+from plugin.model import ClueOutcome, Coding
 from plugin.pack_checker import Checker, site_codes
 from plugin.pack_model import CautionRule, Clue, Diagnosis, Discriminator, Effect, Pack
 from plugin.predicates import Vocabulary
@@ -242,6 +242,8 @@ def _build(folder: Path, raw: Mapping[str, Any]) -> Pack:
         displays=_displays(voc),
         signed={c.id: {e.diagnosis: e.signed for e in c.effects} for c in clues},
         scope_concepts=frozenset(_named(man["scope"]["when"], "finding", "concept")),
+        unstated={(c.id, e.diagnosis): ClueOutcome(c.id, c.statement, e.effect, e.weight, e.reason, c.sources)
+                  for c in clues for e in c.effects},
     )
 
 

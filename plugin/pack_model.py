@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from plugin.model import Coding
+from plugin.model import ClueOutcome, Coding
 from plugin.predicates import Test, Vocabulary
 
 
@@ -107,6 +107,7 @@ class Pack:
     displays: Mapping[tuple[str, str], str]  # (kind, id) -> display; kinds: concept, lab, site, attribute, value
     signed: Mapping[str, Mapping[str, float]]  # clue id -> diagnosis -> score points it would move (precomputed for next steps)
     scope_concepts: frozenset[str]  # the concepts whose findings put a report in scope: the index lesion
+    unstated: Mapping[tuple[str, str], ClueOutcome]  # (clue, diagnosis) -> the outcome listed when the clue is unknown
 
     def display(self, kind: str, ident: str) -> str:
         return self.displays.get((kind, ident), ident)
