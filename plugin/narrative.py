@@ -22,7 +22,10 @@ def conclusion(result: Result) -> str:
     return f"{LABEL}. Ranked differential: {ranked}."
 
 
-def _clues(title: str, items: tuple[ClueOutcome, ...], limit: int = 6) -> str:
+SHOWN = 6  # clues listed per heading; the rest are counted ("and N more")
+
+
+def _clues(title: str, items: tuple[ClueOutcome, ...], limit: int = SHOWN) -> str:
     if not items:
         return ""
     lis = "".join(f"<li>{escape(o.statement)}</li>" for o in items[:limit])
@@ -39,7 +42,8 @@ def _candidate(c: Candidate) -> str:
         parts.append(f"<p><b>Next step:</b> {escape(c.next_step.statement)}</p>")
     for caution in c.cautions:
         parts.append(f"<p><b>Caution:</b> {escape(caution.statement)}</p>")
-    sources = sorted({s for o in c.supporting + c.opposing for s in o.sources} | set(c.sources))
+    shown = c.supporting[:SHOWN] + c.opposing[:SHOWN]
+    sources = sorted(set(c.sources) | {s for o in shown for s in o.sources})
     parts.append(f"<p>Sources: {escape('; '.join(sources))}</p>")
     return "<li>" + "".join(parts) + "</li>"
 
