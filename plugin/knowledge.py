@@ -109,6 +109,7 @@ def _build(folder: Path, raw: Mapping[str, Any]) -> Pack:
         sites=frozenset(sites),
         site_sets={s["id"]: frozenset(s["sites"]) for s in voc.get("site_sets", [])},
         lab_units={lab["id"]: (lab["unit"], lab.get("molar_mass")) for lab in voc["labs"]},
+        lab_max={lab["id"]: lab["plausible_max"] for lab in voc["labs"] if "plausible_max" in lab},
     )
 
     base = man["code_system_base"]

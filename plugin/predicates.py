@@ -25,6 +25,7 @@ class Vocabulary:
     sites: frozenset[str]
     site_sets: Mapping[str, frozenset[str]]
     lab_units: Mapping[str, tuple[str, float | None]]  # id -> (unit, molar mass)
+    lab_max: Mapping[str, float]  # id -> plausible maximum in its unit (input sanity bound)
 
 
 class PredicateError(ValueError):

@@ -230,8 +230,14 @@ def _lab_values(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issue]:
         if "value" in lab and known and known[1] == "lab":
             pack, _, test = known
             unit, molar_mass = pack.vocabulary.lab_units[test]
-            if units.converter(lab["value"]["unit"], unit, molar_mass) is None:
+            factor = units.converter(lab["value"]["unit"], unit, molar_mass)
+            if factor is None:
                 yield _err(IssueType.VALUE, f"Unit is not a UCUM unit convertible to {unit} for this test.", f"{here}.value.unit")
+                continue
+            limit = pack.vocabulary.lab_max.get(test)
+            for key, number in (("value.value", lab["value"]["value"]), *((f"referenceRange.{k}", v) for k, v in rng.items())):
+                if limit is not None and number * factor > limit:
+                    yield _err(IssueType.VALUE, f"Above any possible result for this test ({limit:g} {unit}): check the unit.", f"{here}.{key}")
 
 
 # Cross-field rules no schema can say. Each assumes the parts it reads are well-formed: on a document

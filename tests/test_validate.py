@@ -454,3 +454,16 @@ def test_parse_strict_is_linear_on_unterminated_escaped_strings() -> None:
     with pytest.raises(InputUnreadable):
         validate.parse_strict(body)
     assert time.perf_counter() - start < 0.1
+
+
+def test_lab_value_beyond_any_possible_result_is_refused(catalog: Catalog) -> None:
+    from tests.conftest import load_sample, sample_paths
+
+    doc = next(d for d in (load_sample(p.stem) for p in sample_paths()) if any(x["code"]["code"] == "17861-6" for x in d.get("labs", [])))
+    lab_index = next(i for i, x in enumerate(doc["labs"]) if x["code"]["code"] == "17861-6")  # total calcium
+    doc["labs"][lab_index]["value"] = {"value": 95.0, "unit": "mg/dL"}  # mmol/L meant, or a typing error
+    doc["labs"][lab_index].pop("referenceRange", None)
+    issues = validate.check(doc, catalog)
+    assert [(i.path, i.code) for i in issues] == [(f"labs[{lab_index}].value.value", "value")]
+    doc["labs"][lab_index]["value"] = {"value": 2.4, "unit": "mmol/L"}  # the same test in molar units is plausible
+    assert validate.check(doc, catalog) == []
