@@ -61,8 +61,13 @@ def attributes_schema(packs: tuple[Pack, ...]) -> dict[str, Any]:
 
 
 def _inline_defs(node: Any, defs: Mapping[str, Any]) -> Any:
-    """The schema with every local '#/$defs/x' reference replaced by its target (the findings schema is not recursive)."""
+    """The schema as validated: every local '#/$defs/x' reference replaced by its target (the findings schema is not
+    recursive) and every pattern anchored the ECMA-262 way."""
     if isinstance(node, dict):
+        pattern = node.get("pattern")
+        if isinstance(pattern, str) and pattern.endswith("$") and not pattern.endswith("\\$"):
+            # ECMA-262 '$' ends the string; Python's also matches before a final newline: anchor with \Z instead
+            node = {**node, "pattern": pattern[:-1] + "\\Z"}
         ref = node.get("$ref", "")
         if ref.startswith("#/$defs/"):
             rest = {k: _inline_defs(v, defs) for k, v in node.items() if k != "$ref"}
