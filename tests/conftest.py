@@ -72,3 +72,15 @@ def mini_doc(**changes: Any) -> dict[str, Any]:
     doc = copy.deepcopy(doc)
     doc.update(changes)
     return doc
+
+
+def values_of(node: Any, key: str) -> Iterator[Any]:
+    """Every value held under `key` anywhere in a JSON tree (references, $refs, formats ...), depth first."""
+    if isinstance(node, dict):
+        if isinstance(node.get(key), str):
+            yield node[key]
+        for v in node.values():
+            yield from values_of(v, key)
+    elif isinstance(node, list):
+        for v in node:
+            yield from values_of(v, key)

@@ -11,20 +11,13 @@ import pytest
 
 from plugin import paths, validate
 from plugin.catalog import Catalog
-from tests.conftest import MINI_CONCEPT, mini_doc
+from tests.conftest import MINI_CONCEPT, mini_doc, values_of
 
 CHECKED_FORMATS = {"date", "uri"}
 
 
 def formats_in(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        if isinstance(node.get("format"), str):
-            yield node["format"]
-        for v in node.values():
-            yield from formats_in(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from formats_in(v)
+    return values_of(node, "format")
 
 
 def test_every_format_the_schema_uses_has_tests_here(mini: Catalog) -> None:

@@ -31,7 +31,7 @@ from plugin import load_knowledge, paths, pipeline, validate
 from plugin.catalog import Catalog
 from plugin.fhir import operation_outcome, terms
 from plugin.service import evaluate
-from tests.conftest import MINI_PACKS, mini_doc
+from tests.conftest import MINI_PACKS, mini_doc, values_of
 from tests.strategies import findings_documents, invalid_documents, scope_concepts, unreadable_bodies
 
 RANDOM = os.environ.get("DDX_PROPERTY_RANDOM", "") not in ("", "0")
@@ -80,14 +80,7 @@ def round_trip(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def references(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        if isinstance(node.get("reference"), str):
-            yield node["reference"]
-        for v in node.values():
-            yield from references(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from references(v)
+    return values_of(node, "reference")
 
 
 def resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from referencing.jsonschema import DRAFT202012
 
 from plugin.catalog import Catalog
-from tests.conftest import mini_doc
+from tests.conftest import mini_doc, values_of
 
 POST_STATUSES = {"400", "401", "403", "404", "405", "406", "413", "415", "422", "500"}
 GET_STATUSES = {"401", "403", "404", "405", "406", "500"}
@@ -39,14 +39,7 @@ def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]
 
 
 def refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        if isinstance(node.get("$ref"), str):
-            yield node["$ref"]
-        for v in node.values():
-            yield from refs(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from refs(v)
+    return values_of(node, "$ref")
 
 
 def resolve(spec: dict[str, Any], ref: str) -> Any:

@@ -14,7 +14,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from plugin import evaluate
 from plugin.catalog import Catalog
 from plugin.fhir import terms
-from tests.conftest import load_sample, mini_doc, sample_paths
+from tests.conftest import load_sample, mini_doc, sample_paths, values_of
 
 
 def round_trip(resource: dict[str, Any]) -> dict[str, Any]:
@@ -23,12 +23,7 @@ def round_trip(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def references(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        found = [node["reference"]] if isinstance(node.get("reference"), str) else []
-        return found + [r for v in node.values() for r in references(v)]
-    if isinstance(node, list):
-        return [r for v in node for r in references(v)]
-    return []
+    return list(values_of(node, "reference"))
 
 
 def by_type(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
