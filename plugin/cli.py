@@ -174,8 +174,8 @@ def check(path: Path | None) -> None:
 @pack.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder (default mappings/fhir).")
 def publish(out: Path | None) -> None:
-    """Write the project's CodeSystems and extension StructureDefinitions as FHIR R4 JSON."""
-    from plugin.publish import OUT_DIR, write
+    """Write each pack's checked ICD-10-CM leaf table, then the CodeSystems and extension StructureDefinitions (FHIR R4 JSON)."""
+    from plugin.publish import OUT_DIR, write, write_icd10cm_tables
 
-    for path in write(_catalog(), out or OUT_DIR):
+    for path in write_icd10cm_tables(get_settings().mappings_dir) + write(_catalog(), out or OUT_DIR):
         click.echo(str(path))

@@ -36,6 +36,7 @@ class IssueType(StrEnum):
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not-found"
     EXCEPTION = "exception"
+    INCOMPLETE = "incomplete"
     INFORMATIONAL = "informational"
 
 

@@ -17,7 +17,7 @@ from referencing import Registry, Resource
 from plugin import paths, units
 from plugin.errors import PackInvalid, PackProblem
 from plugin.model import ClueOutcome, Coding
-from plugin.pack_checker import Checker, site_codes
+from plugin.pack_checker import ICD10CM_TABLE, Checker, site_codes
 from plugin.pack_model import CautionRule, Clue, Diagnosis, Discriminator, Effect, Pack
 from plugin.predicates import Vocabulary
 
@@ -132,6 +132,8 @@ def _build(folder: Path, raw: Mapping[str, Any]) -> Pack:
     check.unique("diagnoses.yaml", dia["groups"], "groups")
     check.unique("diagnoses.yaml", dia["diagnoses"], "diagnoses")
     diagnoses: dict[str, Diagnosis] = {}
+    table_file = folder / ICD10CM_TABLE
+    icd_table = json.loads(table_file.read_text(encoding="utf-8"))["codes"] if table_file.exists() else {}
     for i, d in enumerate(dia["diagnoses"]):
         here = f"diagnoses[{i}]"
         if d["group"] not in groups:
@@ -164,7 +166,8 @@ def _build(folder: Path, raw: Mapping[str, Any]) -> Pack:
             missing_standard_code=d.get("missing_standard_code"),
             outside_pack=bool(d.get("outside_pack", False)),
             sources=check.sources("diagnoses.yaml", f"{here}.source", d["source"], sources),
-            site_codes=site_codes(d["icd10cm_by_site"], check, f"{here}.icd10cm_by_site", set(vocab.sites)) if "icd10cm_by_site" in d else None,
+            site_codes=site_codes(d["icd10cm_by_site"], check, f"{here}.icd10cm_by_site", set(vocab.sites), icd_table)
+                       if "icd10cm_by_site" in d else None,
         )
     index("diagnosis", "diagnosis", dia["diagnoses"], "diagnoses.yaml", "diagnoses")
 

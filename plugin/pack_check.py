@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from plugin import paths
 from plugin.errors import PackInvalid, PackProblem
 from plugin.knowledge import Pack, discover, load_pack
+from plugin.pack_checker import ICD10CM_TABLE
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 
 
 def icd10cm_problems(pack: Pack, folder: Path) -> list[PackProblem]:
-    """Every ICD-10-CM code must exist in the official FY2026 tables and carry the official display."""
+    """Every ICD-10-CM code must exist in the official FY2026 tables and carry the official display; the pack's table
+    of site-built leaves must be exactly what the official tables give."""
     import simple_icd_10_cm as cm
 
+    from plugin.publish import icd10cm_table
+
     problems = []
+    table = folder / ICD10CM_TABLE
+    if table.exists() and json.loads(table.read_text(encoding="utf-8")) != icd10cm_table(pack.raw["diagnoses"]):
+        problems.append(PackProblem(str(table), "codes", "differs from the official tables: run `ddx pack publish`"))
     for i, dx in enumerate(pack.diagnoses.values()):
         for code in dx.codes:
             if code.system != ICD10CM:

@@ -41,21 +41,29 @@ class Checker:
             return lambda r: None
 
 
-def site_codes(spec: Mapping[str, Any], check: Checker, path: str, sites: set[str]) -> SiteCodes:
-    """Enumerate every code the template can build and confirm each in the official ICD-10-CM tables."""
-    import simple_icd_10_cm as cm  # the FY2026 tables; imported only by packs that build codes
+ICD10CM_TABLE = "icd10cm-leaves.json"  # code -> official display, written by `ddx pack publish`, checked by `ddx pack check`
 
+
+def buildable_codes(spec: Mapping[str, Any]) -> set[str]:
+    """Every ICD-10-CM code an icd10cm_by_site template can build."""
+    codes = {prefix + digit for prefix in set(spec["by_site"].values()) for digit in spec["laterality"].values()}
+    return codes | {c for c in (spec.get("other_site", {}).get("code"), spec.get("multiple_sites")) if c}
+
+
+def site_codes(spec: Mapping[str, Any], check: Checker, path: str, sites: set[str], table: Mapping[str, str]) -> SiteCodes:
+    """The template, with each code it can build found in the pack's checked table of official ICD-10-CM leaves.
+
+    The table keeps the 180 MB official tables out of every worker; `ddx pack check` proves it against them.
+    """
     other = spec.get("other_site", {})
     for site in [*spec["by_site"], *other.get("sites", [])]:
         if site not in sites:
             check.add("diagnoses.yaml", f"{path}", f"body site '{site}' is not defined")
-    codes = {prefix + digit for prefix in set(spec["by_site"].values()) for digit in spec["laterality"].values()}
-    codes |= {c for c in (other.get("code"), spec.get("multiple_sites")) if c}
     displays = {}
-    for code in sorted(codes):
-        if not cm.is_valid_item(code) or not cm.is_leaf(code):
-            check.add("diagnoses.yaml", path, f"builds ICD-10-CM {code}, which is not a leaf code of the official tables")
+    for code in sorted(buildable_codes(spec)):
+        if code not in table:
+            check.add("diagnoses.yaml", path, f"builds ICD-10-CM {code}, which is not a leaf in {ICD10CM_TABLE} (run `ddx pack publish`)")
         else:
-            displays[code] = cm.get_description(code)
+            displays[code] = table[code]
     return SiteCodes(spec["by_site"], spec["laterality"], other.get("code"), frozenset(other.get("sites", [])),
                      spec.get("multiple_sites"), displays)

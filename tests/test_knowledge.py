@@ -102,3 +102,21 @@ def test_shipped_packs_pass_pack_check() -> None:
     problems, report = check_packs()
     assert problems == [], "\n".join(map(str, problems))
     assert report
+
+
+def test_pack_check_catches_a_site_code_table_that_drifted_from_the_official_tables(tmp_path: Path) -> None:
+    import json
+
+    from plugin.paths import MAPPINGS_DIR
+
+    root = tmp_path / "packs"
+    shutil.copytree(MAPPINGS_DIR / "soft-tissue-calcification", root / "stc")
+    table_file = root / "stc" / "icd10cm-leaves.json"
+    table = json.loads(table_file.read_text(encoding="utf-8"))
+    table["codes"]["M61.052"] = "Myositis ossificans, left leg"
+    table_file.write_text(json.dumps(table), encoding="utf-8")
+    problems, _ = check_packs(root / "stc")
+    assert any("icd10cm-leaves.json" in str(p) and "differs from the official tables" in str(p) for p in problems)
+    del table["codes"]["M61.052"]
+    table_file.write_text(json.dumps(table), encoding="utf-8")
+    assert any("M61.052" in p and "not a leaf in icd10cm-leaves.json" in p for p in problems_of(root))

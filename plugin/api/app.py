@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from plugin import __version__, logs, service
 from plugin.api import auth, openapi
@@ -63,6 +64,11 @@ def _install_handlers(app: FastAPI) -> None:
     async def too_large(request: Request, _: BodyTooLarge) -> Any:
         limit = request.app.state.settings.max_body_bytes
         return problem(413, IssueType.TOO_LONG, f"The request body is larger than {limit} bytes.", headers={"connection": "close"})
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(_: Request, __: ClientDisconnect) -> Any:
+        # The client left before its body was complete: not a server fault; nobody reads this answer.
+        return problem(400, IssueType.INCOMPLETE, "The client closed the connection before the body was complete.")
 
     @app.exception_handler(InputUnreadable)
     async def unreadable(_: Request, exc: InputUnreadable) -> Any:

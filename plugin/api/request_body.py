@@ -21,7 +21,7 @@ class Unacceptable(Exception):
 ACCEPTABLE = ("application/fhir+json", "application/json", "application/*", "*/*")
 
 
-def check_accept(request: Request) -> None:
+async def check_accept(request: Request) -> None:
     """A dependency of every route: 406 unless the client accepts what we answer (FHIR JSON or JSON)."""
     accept = request.headers.get("accept")
     if not accept:

@@ -43,3 +43,30 @@ def test_cors_is_off_by_default_and_configurable() -> None:
         assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == "https://viewer.example"
         other = client.options("/evaluate", headers={**preflight, "origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+
+
+def test_a_client_leaving_mid_body_is_not_a_server_error(capfd: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    app = create_app(Settings(mappings_dir=MINI_PACKS))
+    sent: list[dict[str, object]] = []
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            chunks = [{"type": "http.request", "body": b'{"patient": ', "more_body": True}, {"type": "http.disconnect"}]
+
+            async def receive() -> dict[str, object]:
+                return chunks.pop(0) if chunks else {"type": "http.disconnect"}
+
+            async def send(message: dict[str, object]) -> None:
+                sent.append(message)
+
+            scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+                     "path": "/evaluate", "raw_path": b"/evaluate", "query_string": b"", "root_path": "",
+                     "headers": [(b"content-type", b"application/json")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+            await app(scope, receive, send)
+
+    asyncio.run(run())
+    assert sent[0]["status"] == 400
+    logged = [json.loads(line) for line in capfd.readouterr().err.splitlines()]
+    assert not [line for line in logged if line["level"] == "error"]
