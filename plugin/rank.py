@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from plugin.coding import codes_for
 from plugin.evaluate import Evidence
 from plugin.knowledge import Pack
 from plugin.model import Candidate, Caution, NextStep, Report, Truth
+from plugin.pack_model import Discriminator
 
 NEIGHBOURS = 2  # the closest competitors a next step should separate a diagnosis from
 
@@ -28,6 +31,9 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
 
     active_cautions = {c.id: c for c in pack.cautions if c.diagnosis in shown[: c.within_rank]}
     forbidden = frozenset().union(*(c.avoid for c in active_cautions.values()))
+    # The tests still open for this report: none of their clues is stated either way, and no caution forbids them.
+    open_tests = [(d, [pack.signed[c] for c in d.resolves if pack.signed[c]]) for d in pack.discriminators
+                  if d.id not in forbidden and all(truths.get(c) is None for c in d.resolves)]
     candidates = []
     for position, dx_id in enumerate(shown, start=1):
         dx, ev = pack.diagnoses[dx_id], evidence[dx_id]
@@ -39,7 +45,7 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
                 supporting=tuple(sorted(ev.supporting, key=lambda o: -o.weight)),
                 opposing=tuple(sorted(ev.opposing, key=lambda o: -o.weight)),
                 not_stated=tuple(sorted(ev.not_stated, key=lambda o: -o.weight)),
-                next_step=next_step(pack, truths, evidence, dx_id, shown, forbidden),
+                next_step=next_step(open_tests, evidence, dx_id, shown),
                 cautions=tuple(Caution(c.id, c.statement, c.sources) for c in active_cautions.values() if c.diagnosis == dx_id),
                 outside_pack=dx.outside_pack, sources=dx.sources,
             )
@@ -47,9 +53,9 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
     return candidates, excluded
 
 
-def next_step(pack: Pack, truths: dict[str, Truth], evidence: dict[str, Evidence], dx_id: str,
-              shown: list[str], forbidden: frozenset[str]) -> NextStep | None:
-    """Among tests whose clues are all unknown here, the one that best separates dx from its closest neighbours.
+def next_step(open_tests: list[tuple[Discriminator, list[Mapping[str, float]]]], evidence: dict[str, Evidence],
+              dx_id: str, shown: list[str]) -> NextStep | None:
+    """Among the tests still open here, the one that best separates dx from its closest neighbours.
 
     Neighbours = the NEIGHBOURS diagnoses with the nearest scores. Separation = sum over them (weighted
     1 / (1 + score gap)) of how far apart the test's clues would move the two diagnoses' scores.
@@ -57,20 +63,14 @@ def next_step(pack: Pack, truths: dict[str, Truth], evidence: dict[str, Evidence
     pool = [n for n in shown if n != dx_id] or [n for n in evidence if n != dx_id and not evidence[n].excluded]
     gap = {n: abs(evidence[dx_id].score - evidence[n].score) for n in pool}
     nearest = tuple(sorted(pool, key=lambda n: (gap[n], pool.index(n)))[:NEIGHBOURS])
-    closeness = {n: 1.0 / (1.0 + gap[n]) for n in nearest}
+    closeness = [(n, 1.0 / (1.0 + gap[n])) for n in nearest]
     best: tuple[float, NextStep] | None = None
-    for d in pack.discriminators:
-        if d.id in forbidden or any(truths.get(c) is not None for c in d.resolves):
-            continue
+    for d, effects in open_tests:
         separation = 0.0
-        for c in d.resolves:
-            eff = pack.signed[c]
-            if not eff:
-                continue
+        for eff in effects:
             own = eff.get(dx_id, 0.0)
-            separation += sum(w * abs(own - eff.get(n, 0.0)) for n, w in closeness.items())
-        if separation <= 0:
-            continue
-        if best is None or separation > best[0] + 1e-9:
+            for n, w in closeness:
+                separation += w * abs(own - eff.get(n, 0.0))
+        if separation > 0 and (best is None or separation > best[0] + 1e-9):
             best = (separation, NextStep(d.id, d.statement, d.kind, nearest, round(separation, 3), d.sources))
     return best[1] if best else None

@@ -157,6 +157,10 @@ class _Builder:
         by_fact_key |= {f"lab:{k}": v for k, v in lab_ids.items()}
 
         candidates = result.candidates
+        # computed once per suggestion, shared by RiskAssessment, Condition and DiagnosticReport (the same JSON twice is fine)
+        code_of = {id(c): self.outcome_code(c) for c in candidates}
+        ext_of = {id(c): self.extensions(c) for c in candidates}
+        why_of = {id(c): narrative.rationale(c) for c in candidates}
         security = {"security": [t.AIAST]}
         extra: list[Json] = []
         dr_ext: list[Json] = []
@@ -168,11 +172,11 @@ class _Builder:
                 "basis": basis,
                 "prediction": [
                     {
-                        "extension": self.extensions(c),
-                        "outcome": self.outcome_code(c),
+                        "extension": ext_of[id(c)],
+                        "outcome": code_of[id(c)],
                         "qualitativeRisk": _cc([{"system": t.RISK_PROBABILITY, "code": c.likelihood,
                                                  "display": f"{c.likelihood_display} likelihood"}]),
-                        "rationale": narrative.rationale(c),
+                        "rationale": why_of[id(c)],
                     }
                     for c in candidates
                 ],
@@ -184,10 +188,10 @@ class _Builder:
             for c in candidates:
                 cond_id = self.new_id()
                 cond: Json = {
-                    "resourceType": "Condition", "id": cond_id, "meta": security, "extension": self.extensions(c),
+                    "resourceType": "Condition", "id": cond_id, "meta": security, "extension": ext_of[id(c)],
                     "verificationStatus": _cc([t.VER_DIFFERENTIAL]),
                     "category": [_cc([t.COND_ENCOUNTER_DX])],
-                    "code": self.outcome_code(c),
+                    "code": code_of[id(c)],
                     "subject": self.subject,
                 }
                 detail = []
@@ -198,7 +202,7 @@ class _Builder:
                             detail.append(r)
                 if detail:
                     cond["evidence"] = [{"detail": detail}]
-                cond["note"] = [{"text": narrative.rationale(c)}]
+                cond["note"] = [{"text": why_of[id(c)]}]
                 extra.append(cond)
                 dr_ext.append({"url": t.EXT_SUPPORTING_INFO, "valueReference": self.ref(cond_id)})
         if report.warnings:
@@ -227,7 +231,7 @@ class _Builder:
         dr["result"] = results
         dr["conclusion"] = narrative.conclusion(result)
         if candidates:
-            dr["conclusionCode"] = [self.outcome_code(c) for c in candidates]
+            dr["conclusionCode"] = [code_of[id(c)] for c in candidates]
 
         device = {
             "resourceType": "Device", "id": ids["device"],
