@@ -15,6 +15,7 @@ from plugin.catalog import Catalog
 from plugin.fhir import terms as t
 from plugin.fhir.outcome import operation_outcome
 from plugin.model import Candidate, Fact, LabResult, Result
+from plugin.pack_model import Pack
 
 Json = dict[str, Any]
 Ref = Callable[[str], Json]
@@ -132,129 +133,96 @@ class _Builder:
             obs["referenceRange"] = [rng]
         return obs
 
-    def outcome_code(self, c: Candidate) -> Json:
-        pack = next(p for p in self.catalog.packs if c.diagnosis_id in p.diagnoses and p.groups.get(c.group_id))
+    def outcome_code(self, c: Candidate, pack: Pack) -> Json:
         own = {"system": pack.system("diagnosis"), "code": c.diagnosis_id, "display": c.display}
         return _cc([code.as_fhir() for code in c.codes] + [own], c.display)
 
-    def extensions(self, c: Candidate) -> list[Json]:
-        pack = next(p for p in self.catalog.packs if c.diagnosis_id in p.diagnoses)
+    def extensions(self, c: Candidate, pack: Pack) -> list[Json]:
         return [
             {"url": t.EXT_GROUP, "valueCoding": {"system": pack.system("group"), "code": c.group_id, "display": c.group_display}},
             {"url": t.EXT_RANK, "valueInteger": c.rank},
         ]
 
-    def resources(self, report_id: str) -> list[Json]:
-        """All resources, DiagnosticReport first."""
-        result, report = self.result, self.result.report
-        ids = {"report": report_id, "device": self.new_id(), "provenance": self.new_id()}
-        fact_ids = {(f.kind, f.id): self.new_id() for f in report.facts}
-        lab_ids = {x.id: self.new_id() for x in report.labs}
-        observations = [self.fact(f, fact_ids[(f.kind, f.id)]) for f in report.facts]
-        observations += [self.lab(x, lab_ids[x.id]) for x in report.labs]
-        basis = [self.ref(fact_ids[(f.kind, f.id)]) for f in report.facts] + [self.ref(lab_ids[x.id]) for x in report.labs]
-        by_fact_key = {f"{f.kind}:{f.id}": fact_ids[(f.kind, f.id)] for f in report.facts}
-        by_fact_key |= {f"lab:{k}": v for k, v in lab_ids.items()}
-
-        candidates = result.candidates
-        # computed once per suggestion, shared by RiskAssessment, Condition and DiagnosticReport (the same JSON twice is fine)
-        code_of = {id(c): self.outcome_code(c) for c in candidates}
-        ext_of = {id(c): self.extensions(c) for c in candidates}
-        why_of = {id(c): narrative.rationale(c) for c in candidates}
+    def differential(self, basis: list[Json], evidence_ref: dict[str, str]) -> list[Json]:
+        """The RiskAssessment (predictions in rank order) and one Condition per suggestion; nothing when out of scope."""
+        packs = {p.id: p for p in self.catalog.packs}
+        ranked = [(c, packs[section.pack_id]) for section in self.result.in_scope for c in section.candidates]
+        if not ranked:
+            return []
         security = {"security": [t.AIAST]}
-        extra: list[Json] = []
-        dr_ext: list[Json] = []
-        if candidates:
-            ra_id = self.new_id()
-            extra.append({
-                "resourceType": "RiskAssessment", "id": ra_id, "meta": security, "status": "preliminary",
-                "subject": self.subject, "occurrenceDateTime": report.study_date,
-                "basis": basis,
-                "prediction": [
-                    {
-                        "extension": ext_of[id(c)],
-                        "outcome": code_of[id(c)],
-                        "qualitativeRisk": _cc([{"system": t.RISK_PROBABILITY, "code": c.likelihood,
-                                                 "display": f"{c.likelihood_display} likelihood"}]),
-                        "rationale": why_of[id(c)],
-                    }
-                    for c in candidates
-                ],
-            } if basis else {
-                "resourceType": "RiskAssessment", "id": ra_id, "meta": security, "status": "preliminary",
-                "subject": self.subject, "occurrenceDateTime": report.study_date,
+        predictions, conditions = [], []
+        for c, pack in ranked:
+            code, extensions, why = self.outcome_code(c, pack), self.extensions(c, pack), narrative.rationale(c)
+            predictions.append({
+                "extension": extensions, "outcome": code,
+                "qualitativeRisk": _cc([{"system": t.RISK_PROBABILITY, "code": c.likelihood, "display": f"{c.likelihood_display} likelihood"}]),
+                "rationale": why,
             })
-            dr_ext.append({"url": t.EXT_RISK, "valueReference": self.ref(ra_id)})
-            for c in candidates:
-                cond_id = self.new_id()
-                cond: Json = {
-                    "resourceType": "Condition", "id": cond_id, "meta": security, "extension": ext_of[id(c)],
-                    "verificationStatus": _cc([t.VER_DIFFERENTIAL]),
-                    "category": [_cc([t.COND_ENCOUNTER_DX])],
-                    "code": code_of[id(c)],
-                    "subject": self.subject,
-                }
-                detail = []
-                for o in c.supporting:
-                    for key in o.fact_ids:
-                        r = self.ref(by_fact_key[key])
-                        if r not in detail:
-                            detail.append(r)
-                if detail:
-                    cond["evidence"] = [{"detail": detail}]
-                cond["note"] = [{"text": why_of[id(c)]}]
-                extra.append(cond)
-                dr_ext.append({"url": t.EXT_SUPPORTING_INFO, "valueReference": self.ref(cond_id)})
-        if report.warnings:
-            oo_id = self.new_id()
-            extra.append(operation_outcome(report.warnings, oo_id))
-            dr_ext.append({"url": t.EXT_SUPPORTING_INFO, "valueReference": self.ref(oo_id)})
+            condition: Json = {
+                "resourceType": "Condition", "id": self.new_id(), "meta": security, "extension": extensions,
+                "verificationStatus": _cc([t.VER_DIFFERENTIAL]), "category": [_cc([t.COND_ENCOUNTER_DX])],
+                "code": code, "subject": self.subject,
+            }
+            detail = [self.ref(i) for i in dict.fromkeys(evidence_ref[key] for o in c.supporting for key in o.fact_ids)]
+            if detail:
+                condition["evidence"] = [{"detail": detail}]
+            condition["note"] = [{"text": why}]
+            conditions.append(condition)
+        risk = {
+            "resourceType": "RiskAssessment", "id": self.new_id(), "meta": security, "status": "preliminary",
+            "subject": self.subject, "occurrenceDateTime": self.result.report.study_date, "basis": basis, "prediction": predictions,
+        }
+        return [risk, *conditions]
 
+    def diagnostic_report(self, report_id: str, results: list[Json], linked: list[Json]) -> Json:
+        report, security = self.result.report, {"security": [t.AIAST]}
         codings = [c.as_fhir() for c in report.report_codings]
         if not any(c["system"] == "http://loinc.org" for c in codings):
             codings.append(t.LOINC_IMAGING_STUDY)
-        dr: Json = {
-            "resourceType": "DiagnosticReport", "id": ids["report"], "meta": security,
-            "text": {"status": "generated", "div": narrative.xhtml(result)},
-        }
-        if dr_ext:
-            dr["extension"] = dr_ext
-        dr |= {
-            "status": "preliminary",
-            "category": [_cc([t.CAT_RAD]), _cc([t.CAT_LOINC_RAD])],
-            "code": _cc(codings),
-        }
+        dr: Json = {"resourceType": "DiagnosticReport", "id": report_id, "meta": security,
+                    "text": {"status": "generated", "div": narrative.xhtml(self.result)}}
+        extensions = [{"url": t.EXT_RISK if r["resourceType"] == "RiskAssessment" else t.EXT_SUPPORTING_INFO,
+                       "valueReference": self.ref(r["id"])} for r in linked]
+        if extensions:
+            dr["extension"] = extensions
+        dr |= {"status": "preliminary", "category": [_cc([t.CAT_RAD]), _cc([t.CAT_LOINC_RAD])], "code": _cc(codings)}
         if report.subject:
             dr["subject"] = self.subject
-        dr |= {"effectiveDateTime": report.study_date, "issued": self.now}
-        results = [self.ref(fact_ids[(f.kind, f.id)]) for f in report.facts if f.kind == "finding"]
-        dr["result"] = results
-        dr["conclusion"] = narrative.conclusion(result)
-        if candidates:
-            dr["conclusionCode"] = [code_of[id(c)] for c in candidates]
+        dr |= {"effectiveDateTime": report.study_date, "issued": self.now, "result": results,
+               "conclusion": narrative.conclusion(self.result)}
+        codes = [r["outcome"] for x in linked if x["resourceType"] == "RiskAssessment" for r in x["prediction"]]
+        if codes:
+            dr["conclusionCode"] = codes
+        return dr
 
-        device = {
-            "resourceType": "Device", "id": ids["device"],
-            "deviceName": [{"name": t.DEVICE_NAME, "type": "manufacturer-name"}],
-            "version": [{"value": __version__}],
-        }
-        machine = [ids["report"]] + [r["id"] for r in extra if r["resourceType"] in ("RiskAssessment", "Condition")]
-        provenance = {
-            "resourceType": "Provenance", "id": ids["provenance"],
-            "target": [self.ref(i) for i in machine],
-            "recorded": self.now,
+    def provenance(self, targets: list[str], device_id: str) -> Json:
+        return {
+            "resourceType": "Provenance", "id": self.new_id(), "target": [self.ref(i) for i in targets], "recorded": self.now,
             "agent": [{
-                "type": _cc([{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
-                              "code": "author", "display": "Author"}]),
-                "who": self.ref(ids["device"]),
+                "type": _cc([{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "code": "author", "display": "Author"}]),
+                "who": self.ref(device_id),
             }],
             "entity": [
                 {"role": "source", "what": {"identifier": {"system": f"{t.CANONICAL}/knowledge-pack", "value": f"{p.pack_id}|{p.pack_version}"},
                                             "display": f"{p.pack_title} {p.pack_version}"}}
-                for p in result.packs
+                for p in self.result.packs
             ],
         }
-        return [dr, *observations, *extra, provenance, device]
+
+    def resources(self, report_id: str) -> list[Json]:
+        """All resources, DiagnosticReport first: the report, its Observations, the differential, warnings, provenance."""
+        report = self.result.report
+        fact_ids = {f"{f.kind}:{f.id}": self.new_id() for f in report.facts} | {f"lab:{x.id}": self.new_id() for x in report.labs}
+        observations = [self.fact(f, fact_ids[f"{f.kind}:{f.id}"]) for f in report.facts]
+        observations += [self.lab(x, fact_ids[f"lab:{x.id}"]) for x in report.labs]
+        differential = self.differential([self.ref(i) for i in fact_ids.values()], fact_ids)
+        warnings = [operation_outcome(report.warnings, self.new_id())] if report.warnings else []
+        results = [self.ref(fact_ids[f"finding:{f.id}"]) for f in report.facts if f.kind == "finding"]
+        dr = self.diagnostic_report(report_id, results, differential + warnings)
+        device = {"resourceType": "Device", "id": self.new_id(), "deviceName": [{"name": t.DEVICE_NAME, "type": "manufacturer-name"}],
+                  "version": [{"value": __version__}]}
+        provenance = self.provenance([report_id] + [r["id"] for r in differential], device["id"])
+        return [dr, *observations, *differential, *warnings, provenance, device]
 
 
 def build_bundle(result: Result, catalog: Catalog, new_id: Callable[[], str], now: datetime) -> Json:
