@@ -125,6 +125,7 @@ class Summary:
         out: dict[str, Any] = {
             "report": r.case.name, "expected_top": r.case.expected_top, "got": r.top[:3],
             "rank_of_expected": r.rank_of_expected, "fails_harness": not r.ok, "source": r.case.source,
+            "unexpected_in_top3": [d for d in r.top[:3] if d not in r.case.acceptable_top3],
         }
         if r.error:
             out["error"] = r.error

@@ -6,7 +6,7 @@ A broken pack fails here, at start-up, with file, path and reason; never at requ
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -310,5 +310,3 @@ def load_packs(mappings_dir: Path = paths.MAPPINGS_DIR, schemas_dir: Path = path
         raise PackInvalid([PackProblem(str(mappings_dir), "", f"pack id '{d}' used by more than one folder") for d in dupes])
     return tuple(packs)
 
-
-Loader = Callable[[], tuple[Pack, ...]]

@@ -83,14 +83,6 @@ class Report:
     labs_by_test: Mapping[str, tuple[LabResult, ...]]
     warnings: tuple[Issue, ...] = ()
 
-    @property
-    def findings(self) -> tuple[Fact, ...]:
-        return tuple(f for f in self.facts if f.kind == "finding")
-
-    @property
-    def history(self) -> tuple[Fact, ...]:
-        return tuple(f for f in self.facts if f.kind == "history")
-
 
 @dataclass(frozen=True, slots=True)
 class ClueOutcome:

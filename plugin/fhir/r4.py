@@ -18,7 +18,6 @@ from plugin.model import Candidate, Fact, LabResult, Result
 from plugin.pack_model import Pack
 
 Json = dict[str, Any]
-Ref = Callable[[str], Json]
 
 
 def _cc(codings: list[Json], text: str | None = None) -> Json:
