@@ -64,7 +64,7 @@ def harness(folder: Path, fmt: str) -> None:
             else:
                 click.echo(f"  {g['group']:<26} reports {g['reports']:>3}  top-1 {g['top1']:.0%}  top-3 {g['top3']:.0%}  MRR {g['mrr']:.2f}")
         click.echo(f"\nreports {s['reports']}  top-1 {s['top1']:.1%}  top-3 {s['top3']:.1%}  MRR {s['mrr']:.3f}  "
-                   f"out-of-scope clean: {'yes' if s['out_of_scope_clean'] else 'NO'}")
+                   f"top-3 entries acceptable {s['top3_acceptable']:.0%}  out-of-scope clean: {'yes' if s['out_of_scope_clean'] else 'NO'}")
     sys.exit(0 if data["summary"]["passed"] else 1)
 
 

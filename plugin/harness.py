@@ -90,10 +90,13 @@ class Summary:
     def figures(self, results: list[CaseResult]) -> dict[str, float]:
         scoped = [r for r in results if r.case.expected_top is not None]
         n = len(scoped) or 1
+        shown = [(d, r) for r in scoped for d in r.top[:3]]
         return {
             "top1": sum(1 for r in scoped if r.rank_of_expected == 1) / n,
             "top3": sum(1 for r in scoped if (r.rank_of_expected or 99) <= 3) / n,
             "mrr": sum(1 / r.rank_of_expected for r in scoped if r.rank_of_expected) / n,
+            # how many of the diagnoses shown in the top 3 the samples' authors listed as acceptable there
+            "top3_acceptable": sum(1 for d, r in shown if d in r.case.acceptable_top3) / (len(shown) or 1),
         }
 
     def as_json(self) -> dict[str, Any]:
