@@ -12,6 +12,7 @@ import click
 from plugin import harness as harness_mod
 from plugin import pipeline, service, validate
 from plugin.errors import InputInvalid, PackInvalid
+from plugin.fhir import operation_outcome
 from plugin.settings import get_settings
 
 
@@ -78,7 +79,7 @@ def evaluate(file: Path, shape: str) -> None:
     try:
         out = service.evaluate(document, catalog, shape, max_items=get_settings().max_differential)  # type: ignore[arg-type]
     except InputInvalid as exc:
-        click.echo(json.dumps(service.validate_document(document, catalog), indent=2))
+        click.echo(json.dumps(operation_outcome(exc.issues), indent=2))
         click.echo(f"{file}: {len(exc.issues)} problem(s)", err=True)
         sys.exit(1)
     click.echo(json.dumps(out, indent=2, ensure_ascii=False))
