@@ -28,6 +28,7 @@ PACK_FILES = {
     "clues.yaml": "clues",
     "discriminators.yaml": "discriminators",
     "cautions.yaml": "cautions",
+    "codes.yaml": "codes",
 }
 
 

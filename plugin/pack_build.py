@@ -37,6 +37,7 @@ def build_pack(folder: Path, raw: Mapping[str, Any]) -> Pack:
     discriminators = _discriminators(raw["discriminators"]["discriminators"], {c.id for c in clues}, sources, check)
     cautions = _cautions(raw["cautions"]["cautions"], diagnoses, {d.id for d in discriminators}, sources, check)
     scope = check.compile("pack.yaml", "scope.when", man["scope"]["when"], vocab)
+    _verified(raw, check)
     if check.problems:
         raise PackInvalid(check.problems)
     return Pack(
@@ -53,6 +54,22 @@ def build_pack(folder: Path, raw: Mapping[str, Any]) -> Pack:
         unstated={(c.id, e.diagnosis): ClueOutcome(c.id, c.statement, e.effect, e.weight, e.reason, c.sources)
                   for c in clues for e in c.effects},
     )
+
+
+def _verified(raw: Mapping[str, Any], check: Checker) -> None:
+    """Every standard coding the pack uses is listed in codes.yaml, with the same display, as verified."""
+    record = {(c["system"], c["code"]): c["display"] for c in raw["codes"]["codes"]}
+    voc = raw["vocabulary"]
+    used = [("diagnoses.yaml", f"diagnoses[{i}].codes[{j}]", c) for i, d in enumerate(raw["diagnoses"]["diagnoses"])
+            for j, c in enumerate(d.get("codes", []))]
+    used += [("vocabulary.yaml", f"{group}[{i}].codings[{j}]", c) for group in ("concepts", "body_sites", "labs")
+             for i, item in enumerate(voc[group]) for j, c in enumerate(item.get("codings", []))]
+    for filename, path, c in used:
+        display = record.get((c["system"], c["code"]))
+        if display is None:
+            check.add(filename, path, f"{c['system']}|{c['code']} is not listed as verified in codes.yaml")
+        elif display != c["display"]:
+            check.add(filename, path, f"display '{c['display']}' differs from the verified display '{display}' in codes.yaml")
 
 
 def _vocabulary(voc: Mapping[str, Any], check: Checker) -> Vocabulary:

@@ -94,6 +94,8 @@ def test_pack_check_verifies_icd10cm_codes_against_the_official_tables(tmp_path:
         d["diagnoses"][1]["codes"][0]["display"] = "Too much calcium"
 
     root = broken_pack(tmp_path, "diagnoses.yaml", wrong_display)
+    record = root / "mini" / "codes.yaml"  # the pack's own record agrees, so only the official tables can catch it
+    record.write_text(record.read_text(encoding="utf-8").replace("display: Hypercalcemia", "display: Too much calcium"), encoding="utf-8")
     problems, _ = check_packs(root / "mini")
     assert any("E83.52 display should be 'Hypercalcemia'" in str(p) for p in problems)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from plugin import evaluate, pipeline
 from plugin.catalog import Catalog
 from tests.conftest import ROOT, sample_paths
 
-CODES_MD = ROOT.parent / "shared" / "knowledge" / "codes.md"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 
 
@@ -39,31 +37,30 @@ def test_every_icd10cm_code_in_every_output_exists_with_its_official_display(cat
         assert display == cm.get_description(code), (code, display)
 
 
-def verified_rows() -> dict[str, str]:
-    """code -> status column of codes.md, for rows whose status is VERIFIED (not UNVERIFIED, SECONDARY, NOT FOUND)."""
-    if not CODES_MD.exists():
-        pytest.fail(f"{CODES_MD} missing: the code verification table is part of the shared knowledge")
-    rows: dict[str, str] = {}
-    for line in CODES_MD.read_text(encoding="utf-8").splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 5 and cells[4].startswith("VERIFIED"):
-            for code in re.split(r"\s*/\s*", cells[2]):
-                rows[code.split(" ")[0].removesuffix(".-")] = cells[4]
-            if cells[1] == "ICD-10-CM":  # the notes of a verified ICD-10-CM row name its verified child codes
-                for child in re.findall(r"\b[A-Z]\d{2}\.\d{1,4}\b", " ".join(cells[5:])):
-                    rows.setdefault(child, cells[4])
-    return rows
-
-
-def test_every_standard_code_in_the_pack_is_verified_in_codes_md(catalog: Catalog) -> None:
-    verified = verified_rows()
+def test_every_icd10cm_code_in_the_verification_record_is_official(catalog: Catalog) -> None:
+    """codes.yaml is the pack's own record; its ICD-10-CM rows are re-checked against the official tables."""
     for pack in catalog.packs:
-        used = [c for d in pack.diagnoses.values() for c in d.codes]
-        voc = pack.raw["vocabulary"]
-        used += [type(used[0])(c["system"], c["code"], c["display"]) for group in ("concepts", "body_sites", "labs")
-                 for item in voc[group] for c in item.get("codings", [])]
-        for coding in used:
-            assert coding.code in verified, f"{coding.system}|{coding.code} is not marked VERIFIED in codes.md"
+        for row in pack.raw["codes"]["codes"]:
+            assert row["status"].startswith("VERIFIED") and row["evidence"].strip()
+            if row["system"] == ICD10CM:
+                assert cm.is_valid_item(row["code"]), row["code"]
+                assert row["display"] == cm.get_description(row["code"]), row
+
+
+def test_a_standard_code_missing_from_the_record_stops_the_pack(tmp_path: Path) -> None:
+    import shutil
+
+    from plugin.errors import PackInvalid
+    from plugin.knowledge import load_pack
+
+    pack = tmp_path / "stc"
+    shutil.copytree(ROOT / "mappings" / "soft-tissue-calcification", pack)
+    record = pack / "codes.yaml"
+    record.write_text(record.read_text(encoding="utf-8").replace("display: Myositis ossificans traumatica", "display: Made up"),
+                      encoding="utf-8")
+    with pytest.raises(PackInvalid) as caught:
+        load_pack(pack)
+    assert any("verified display 'Made up'" in p.reason for p in caught.value.problems)
 
 
 def test_no_biopsy_suggested_while_a_caution_forbids_it(catalog: Catalog) -> None:

@@ -27,7 +27,7 @@ INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpreta
 INTERPRETATION_DISPLAY = {"H": "High", "HH": "Critical high", "L": "Low", "LL": "Critical low", "N": "Normal", "A": "Abnormal"}
 UCUM = "http://unitsofmeasure.org"
 
-# RadLex qualifiers verified in ../shared/knowledge/codes.md §4 (openimagingdata/findingmodels).
+# RadLex qualifiers: RID with label seen in openimagingdata/findingmodels @ 4475ac1 (defs/*.fm.json).
 RADLEX = "http://radlex.org"
 PRESENT = {"system": RADLEX, "code": "RID28472", "display": "present"}
 ABSENT = {"system": RADLEX, "code": "RID28473", "display": "absent"}
