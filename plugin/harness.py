@@ -23,6 +23,7 @@ class Case:
     expected_top: str | None
     acceptable_top3: tuple[str, ...]
     source: str
+    expected_rank: int | None = None  # the rank the expected diagnosis had when the sample was last reviewed
 
 
 @dataclass(slots=True)
@@ -64,6 +65,7 @@ def load_cases(folder: Path) -> list[Case]:
                 expected_top=expected.get("expected_top"),
                 acceptable_top3=tuple(expected.get("acceptable_top3", [])),
                 source=expected.get("source", "(no expected file)"),
+                expected_rank=expected.get("expected_rank"),
             )
         )
     return cases

@@ -84,3 +84,12 @@ def values_of(node: Any, key: str) -> Iterator[Any]:
     elif isinstance(node, list):
         for v in node:
             yield from values_of(v, key)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/ from today's outputs")
+
+
+@pytest.fixture(scope="session")
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))

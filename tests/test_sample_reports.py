@@ -28,6 +28,24 @@ def test_sample_report(case: harness.Case, catalog: Catalog) -> None:
         assert case.expected_top in result.top[:3], f"expected {case.expected_top} in top 3, got {shown}"
 
 
+IN_SCOPE = [c for c in CASES if c.expected_top is not None]
+
+
+@pytest.mark.parametrize("case", IN_SCOPE, ids=lambda c: Path(c.name).name)
+def test_sample_keeps_its_rank(case: harness.Case, catalog: Catalog) -> None:
+    """A diagnosis that drops below the rank it had when the sample was last reviewed fails here."""
+    assert case.expected_rank is not None, f"{case.name}: expected_rank missing"
+    rank = harness.run_case(case, catalog).rank_of_expected
+    assert rank is not None and rank <= case.expected_rank, f"{case.expected_top} now ranks {rank}, was {case.expected_rank}"
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=f"known miss: ranks {c.expected_rank}")) if c.expected_rank != 1 else c
+    for c in IN_SCOPE], ids=lambda c: Path(c.name).name)
+def test_sample_expected_diagnosis_ranks_first(case: harness.Case, catalog: Catalog) -> None:
+    assert harness.run_case(case, catalog).top[:1] == [case.expected_top]
+
+
 def test_samples_cover_every_group_and_out_of_scope(catalog: Catalog) -> None:
     groups = {dx.group for p in catalog.packs for dx in p.diagnoses.values() if not dx.outside_pack}
     group_of = {d: dx.group for p in catalog.packs for d, dx in p.diagnoses.items()}
