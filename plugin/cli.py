@@ -9,17 +9,19 @@ from typing import Any
 
 import click
 
+from plugin import engine, read
 from plugin import harness as harness_mod
-from plugin import pipeline, service, validate
 from plugin.errors import InputInvalid, PackInvalid
-from plugin.fhir import operation_outcome
+from plugin.model import EffectKind
 from plugin.settings import get_settings
+from plugin.write import DEFAULT_SHAPE, WRITERS
+from plugin.write.outcome import operation_outcome
 
 
 def _catalog(mappings: Path | None = None) -> Any:
     settings = get_settings()
     try:
-        return service.load_knowledge(mappings or settings.mappings_dir, settings.schemas_dir)
+        return engine.load_knowledge(mappings or settings.mappings_dir, settings.schemas_dir)
     except PackInvalid as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
@@ -27,7 +29,7 @@ def _catalog(mappings: Path | None = None) -> Any:
 
 def _read(file: Path) -> Any:
     try:
-        return validate.parse_strict(file.read_bytes())
+        return read.READERS[read.DEFAULT_FORM].parse(file.read_bytes())
     except InputInvalid as exc:
         for issue in exc.issues:
             click.echo(f"{file}: {issue.message}", err=True)
@@ -71,13 +73,14 @@ def harness(folder: Path, fmt: str) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--shape", type=click.Choice(["bundle", "contained"]), default="bundle", show_default=True)
+@click.option("--shape", type=click.Choice(list(WRITERS)), default=DEFAULT_SHAPE, show_default=True,
+              help="; ".join(f"{w.name}: {w.description}" for w in WRITERS.values()))
 def evaluate(file: Path, shape: str) -> None:
     """Write the FHIR R4 Bundle (or contained DiagnosticReport) for one findings document to stdout."""
     catalog = _catalog()
     document = _read(file)
     try:
-        out = service.evaluate(document, catalog, shape, max_items=get_settings().max_differential)  # type: ignore[arg-type]
+        out = engine.evaluate(document, catalog, shape, max_items=get_settings().max_differential)
     except InputInvalid as exc:
         click.echo(json.dumps(operation_outcome(exc.issues), indent=2))
         click.echo(f"{file}: {len(exc.issues)} problem(s)", err=True)
@@ -90,7 +93,7 @@ def evaluate(file: Path, shape: str) -> None:
 def validate_cmd(file: Path) -> None:
     """Print each problem of one findings document with its location; exit 1 when invalid."""
     catalog = _catalog()
-    issues = validate.check(_read(file), catalog)
+    issues = read.problems(_read(file), catalog)
     for issue in issues:
         click.echo(f"{issue.path or '(document)'}: [{issue.code}] {issue.message}")
     if issues:
@@ -104,29 +107,25 @@ def explain(file: Path) -> None:
     """Print every clue evaluated (true / false / unknown), what it did, and why each next step was chosen."""
     catalog = _catalog()
     try:
-        result = pipeline.run(_read(file), catalog, get_settings().max_differential)
+        result = engine.result_of(_read(file), catalog, get_settings().max_differential)
     except InputInvalid as exc:
         for issue in exc.issues:
             click.echo(f"{issue.path or '(document)'}: {issue.message}", err=True)
         sys.exit(1)
     for w in result.report.warnings:
         click.echo(f"warning: {w.path}: {w.message}")
-    for section, pack in zip(result.packs, catalog.packs, strict=True):
-        click.echo(f"== {pack.title} ({pack.id} {pack.version})")
+    for section in result.packs:
+        click.echo(f"== {section.pack_title} ({section.pack_id} {section.pack_version})")
         if not section.in_scope:
             click.echo(section.scope_reason)
             continue
         names = {True: "TRUE   ", False: "false  ", None: "unknown"}
-        for clue in pack.clues:
-            truth = section.clue_truths[clue.id]
-            click.echo(f"  {names[truth]} {clue.id}: {clue.statement}")
-            if truth is not None:
-                for e in clue.effects:
-                    fired = (e.effect in ("supports", "opposes", "excludes") and truth) or (e.effect == "required" and not truth)
-                    if fired:
-                        sign = {"supports": "+", "opposes": "-"}.get(e.effect, "")
-                        amount = f"{sign}{e.weight:g}" if sign else e.effect.upper()
-                        click.echo(f"            {amount:>6} {e.diagnosis}: {e.reason}")
+        for clue in section.clues:
+            click.echo(f"  {names[clue.truth]} {clue.clue_id}: {clue.statement}")
+            for e in clue.fired:
+                sign = {EffectKind.SUPPORTS: "+", EffectKind.OPPOSES: "-"}.get(e.effect, "")
+                amount = f"{sign}{e.weight:g}" if sign else e.effect.upper()
+                click.echo(f"            {amount:>6} {e.diagnosis}: {e.reason}")
         click.echo("  scores: " + ", ".join(f"{d} {s:g}" for d, s in sorted(section.trace["scores"].items(), key=lambda x: -x[1])))
         for d, why in section.excluded:
             click.echo(f"  excluded {d}: {why}")
@@ -162,7 +161,7 @@ def pack() -> None:
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 def check(path: Path | None) -> None:
     """Check a pack folder (or every pack under mappings/) without starting anything."""
-    from plugin.pack_check import check_packs
+    from plugin.knowledge.check import check_packs
 
     problems, report = check_packs(path)
     for line in report:
@@ -176,7 +175,8 @@ def check(path: Path | None) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Folder (default mappings/fhir).")
 def publish(out: Path | None) -> None:
     """Write each pack's checked ICD-10-CM leaf table, then the CodeSystems and extension StructureDefinitions (FHIR R4 JSON)."""
-    from plugin.publish import OUT_DIR, write, write_icd10cm_tables
+    from plugin.knowledge.icd10cm import write_icd10cm_tables
+    from plugin.knowledge.publish import OUT_DIR, write
 
     for path in write_icd10cm_tables(get_settings().mappings_dir) + write(_catalog(), out or OUT_DIR):
         click.echo(str(path))

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plugin import pipeline
-from plugin.catalog import Catalog
+from plugin import engine
+from plugin.decide import DEFAULT_MAX_DIFFERENTIAL
 from plugin.errors import InputInvalid
+from plugin.knowledge.catalog import Catalog
 from plugin.model import Result
 
 OUT_OF_SCOPE = "out-of-scope"
@@ -71,9 +72,9 @@ def load_cases(folder: Path) -> list[Case]:
     return cases
 
 
-def run_case(case: Case, catalog: Catalog, max_items: int = pipeline.DEFAULT_MAX_DIFFERENTIAL) -> CaseResult:
+def run_case(case: Case, catalog: Catalog, max_items: int = DEFAULT_MAX_DIFFERENTIAL) -> CaseResult:
     try:
-        result = pipeline.run(case.document, catalog, max_items)
+        result = engine.result_of(case.document, catalog, max_items)
     except InputInvalid as exc:
         return CaseResult(case, [], None, "; ".join(f"{i.path}: {i.message}" for i in exc.issues))
     return CaseResult(case, [(c.diagnosis_id, c.likelihood_display) for c in result.candidates], result)
@@ -143,6 +144,6 @@ class Summary:
         return out
 
 
-def run(folder: Path, catalog: Catalog, max_items: int = pipeline.DEFAULT_MAX_DIFFERENTIAL) -> Summary:
+def run(folder: Path, catalog: Catalog, max_items: int = DEFAULT_MAX_DIFFERENTIAL) -> Summary:
     group_of = {d: dx.group for p in catalog.packs for d, dx in p.diagnoses.items()}
     return Summary([run_case(c, catalog, max_items) for c in load_cases(folder)], group_of)

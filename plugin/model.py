@@ -7,11 +7,37 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from plugin.errors import Issue
 
 Truth = bool | None  # three-valued: None = the report does not state it
+
+
+class FactKind(StrEnum):
+    FINDING = "finding"
+    HISTORY = "history"
+
+
+class EffectKind(StrEnum):
+    """What a clue does to a diagnosis when it is true (required: when it is false)."""
+
+    SUPPORTS = "supports"
+    OPPOSES = "opposes"
+    REQUIRED = "required"
+    EXCLUDES = "excludes"
+    AGE = "age"  # not a clue's: the age-outside-usual-range adjustment
+
+
+class Likelihood(StrEnum):
+    """The bands of http://terminology.hl7.org/CodeSystem/risk-probability a pack's likelihood labels use."""
+
+    NEGLIGIBLE = "negligible"
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+    CERTAIN = "certain"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +58,7 @@ class Fact:
     """A stated imaging finding or history item, with its pack concept (None when unknown)."""
 
     id: str
-    kind: str  # "finding" | "history"
+    kind: FactKind
     index: int  # position in its input list, for paths and output order
     coding: Coding
     concept: str | None
@@ -53,6 +79,10 @@ class Fact:
     onset_date: str | None = None
     date: str | None = None  # date of the study that showed it
     note: str | None = None
+    # The pack's own codings, resolved while reading so that writers never consult the knowledge again:
+    pack_coding: Coding | None = None  # the concept in the pack's system, when the input used a standard code
+    site_pack_coding: Coding | None = None
+    attribute_codings: tuple[tuple[Coding, Coding], ...] = ()  # (attribute, value) in input order
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +98,7 @@ class LabResult:
     raw_value: tuple[float, str] | None = None
     raw_range: tuple[float | None, float | None] | None = None
     date: str | None = None
+    pack_coding: Coding | None = None  # the test in the pack's system, when the input used a standard code
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +121,7 @@ class ClueOutcome:
 
     clue_id: str
     statement: str
-    effect: str  # supports | opposes | required | excludes | age
+    effect: EffectKind
     weight: float
     reason: str
     sources: tuple[str, ...]
@@ -123,7 +154,7 @@ class Candidate:
     group_display: str
     codes: tuple[Coding, ...]
     score: float
-    likelihood: str
+    likelihood: Likelihood
     likelihood_display: str
     supporting: tuple[ClueOutcome, ...]
     opposing: tuple[ClueOutcome, ...]
@@ -132,6 +163,26 @@ class Candidate:
     cautions: tuple[Caution, ...]
     outside_pack: bool
     sources: tuple[str, ...]
+    pack_coding: Coding  # the diagnosis in its pack's code system
+    group_coding: Coding
+
+
+@dataclass(frozen=True, slots=True)
+class FiredEffect:
+    diagnosis: str
+    effect: EffectKind
+    weight: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClueTrace:
+    """One clue of a pack against this report: its truth and the effects that fired (for `ddx explain`)."""
+
+    clue_id: str
+    statement: str
+    truth: Truth
+    fired: tuple[FiredEffect, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +197,7 @@ class PackResult:
     excluded: tuple[tuple[str, str], ...]  # (diagnosis id, reason)
     clue_truths: Mapping[str, Truth]
     trace: Mapping[str, Any]
+    clues: tuple[ClueTrace, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

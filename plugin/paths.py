@@ -9,3 +9,8 @@ SCHEMAS_DIR = ROOT / "schemas"
 MAPPINGS_DIR = ROOT / "mappings"
 FINDINGS_SCHEMA = "findings-report.schema.json"
 PACK_SCHEMA = "knowledge-pack.schema.json"
+
+
+def pack_folders(mappings_dir: Path = MAPPINGS_DIR) -> list[Path]:
+    """Every knowledge pack folder (one with a pack.yaml) under mappings_dir, in name order."""
+    return sorted(p.parent for p in mappings_dir.glob("*/pack.yaml"))

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from plugin import load_knowledge
 from plugin.api.app import create_app
-from plugin.catalog import Catalog
+from plugin.knowledge.catalog import Catalog
 from plugin.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,8 +27,8 @@ from hypothesis import note
 from hypothesis import strategies as st
 
 from plugin import units
-from plugin.catalog import Catalog
-from plugin.knowledge import Pack
+from plugin.knowledge.catalog import Catalog
+from plugin.knowledge.model import Pack
 
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from plugin import paths, validate
-from plugin.catalog import Catalog
+from plugin import paths
+from plugin.knowledge.catalog import Catalog
+from plugin.read import check as validate
 from tests.conftest import MINI_CONCEPT, mini_doc, values_of
 
 CHECKED_FORMATS = {"date", "uri"}

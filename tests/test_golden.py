@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from plugin import service
-from plugin.catalog import Catalog
+from plugin import engine
+from plugin.knowledge.catalog import Catalog
 from tests.conftest import SAMPLES, sample_paths
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -33,7 +33,7 @@ def ids() -> Callable[[], str]:
 
 
 def output(document: Any, catalog: Catalog, shape: str) -> dict[str, Any]:
-    return service.evaluate(document, catalog, shape, new_id=ids(), now=lambda: FIXED_NOW)  # type: ignore[arg-type]
+    return engine.evaluate(document, catalog, shape, new_id=ids(), now=lambda: FIXED_NOW)
 
 
 def canonical(data: Any) -> str:

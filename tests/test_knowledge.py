@@ -12,7 +12,7 @@ import yaml
 
 from plugin import load_knowledge
 from plugin.errors import PackInvalid
-from plugin.pack_check import check_packs
+from plugin.knowledge.check import check_packs
 from tests.conftest import MINI_PACKS
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import simple_icd_10_cm as cm
 
-from plugin import evaluate, pipeline
-from plugin.catalog import Catalog
+from plugin import engine, evaluate
+from plugin.knowledge.catalog import Catalog
 from tests.conftest import ROOT, sample_paths
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -51,7 +51,7 @@ def test_a_standard_code_missing_from_the_record_stops_the_pack(tmp_path: Path) 
     import shutil
 
     from plugin.errors import PackInvalid
-    from plugin.knowledge import load_pack
+    from plugin.knowledge.load import load_pack
 
     pack = tmp_path / "stc"
     shutil.copytree(ROOT / "mappings" / "soft-tissue-calcification", pack)
@@ -66,7 +66,7 @@ def test_a_standard_code_missing_from_the_record_stops_the_pack(tmp_path: Path) 
 def test_no_biopsy_suggested_while_a_caution_forbids_it(catalog: Catalog) -> None:
     checked = 0
     for path in sample_paths():
-        result = pipeline.run(json.loads(path.read_text(encoding="utf-8")), catalog)
+        result = engine.result_of(json.loads(path.read_text(encoding="utf-8")), catalog)
         for section, pack in zip(result.packs, catalog.packs, strict=True):
             top = [c.diagnosis_id for c in section.candidates]
             for caution in pack.cautions:
@@ -96,7 +96,7 @@ def _mo_codes(catalog: Catalog, site: str | None, laterality: str | None) -> lis
                 f["bodySite"] = {"system": "https://rad-ddx.org/fhir/CodeSystem/stc-body-site", "code": site, "display": site}
             else:
                 f.pop("bodySite", None)
-    result = pipeline.run(doc, catalog)
+    result = engine.result_of(doc, catalog)
     mo = next(c for c in result.candidates if c.diagnosis_id == "myositis-ossificans")
     return [c.code for c in mo.codes if c.system == ICD10CM]
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from plugin.catalog import Catalog
-from plugin.normalize import normalize
-from plugin.predicates import compile_predicate
+from plugin.knowledge.catalog import Catalog
+from plugin.knowledge.predicates import compile_predicate
+from plugin.read.normalize import normalize
 from tests.conftest import MINI_CONCEPT, mini_doc
 
 

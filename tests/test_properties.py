@@ -27,10 +27,12 @@ from fhir.resources.R4B import get_fhir_model_class
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plugin import load_knowledge, paths, pipeline, validate
-from plugin.catalog import Catalog
-from plugin.fhir import operation_outcome, terms
-from plugin.service import evaluate
+from plugin import engine, load_knowledge, paths, terms
+from plugin.decide import DEFAULT_MAX_DIFFERENTIAL
+from plugin.engine import evaluate
+from plugin.knowledge.catalog import Catalog
+from plugin.read import check as validate
+from plugin.write.outcome import operation_outcome
 from tests.conftest import MINI_PACKS, mini_doc, values_of
 from tests.strategies import findings_documents, invalid_documents, scope_concepts, unreadable_bodies
 
@@ -70,7 +72,7 @@ def counter_ids() -> Callable[[], str]:
     return lambda: str(uuid.UUID(int=next(n)))
 
 
-def run(doc: Any, world: World, shape: str = "bundle", max_items: int = pipeline.DEFAULT_MAX_DIFFERENTIAL) -> dict[str, Any]:
+def run(doc: Any, world: World, shape: str = "bundle", max_items: int = DEFAULT_MAX_DIFFERENTIAL) -> dict[str, Any]:
     return evaluate(doc, world.catalog, shape, max_items=max_items, new_id=counter_ids(), now=lambda: NOW)  # type: ignore[arg-type]
 
 
@@ -142,7 +144,7 @@ def test_drawn_documents_pass_validation(world: World, data: st.DataObject) -> N
 def test_evaluation_is_deterministic_ranked_and_bounded(world: World, data: st.DataObject, max_items: int) -> None:
     doc = data.draw(findings_documents(world.catalog), label="document")
     before = copy.deepcopy(doc)
-    result = pipeline.run(doc, world.catalog, max_items)
+    result = engine.result_of(doc, world.catalog, max_items)
     assert doc == before, "evaluation changed its input"
 
     # deterministic: the same input, ids and clock give byte-identical output, in both shapes
@@ -227,7 +229,7 @@ def two_packs(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 @given(data=st.data())
 def test_two_packs_evaluate_side_by_side(two_packs: Catalog, data: st.DataObject) -> None:
     doc = data.draw(findings_documents(two_packs), label="document")
-    result = pipeline.run(doc, two_packs)
+    result = engine.result_of(doc, two_packs)
     assert {p.pack_id: p.in_scope for p in result.packs} == expected_scope(doc, two_packs)
     for section in result.packs:
         assert [c.rank for c in section.candidates] == list(range(1, len(section.candidates) + 1))

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from plugin import harness
-from plugin.catalog import Catalog
 from plugin.cli import main
+from plugin.knowledge.catalog import Catalog
 from tests.conftest import SAMPLES
 
 CASES = harness.load_cases(SAMPLES)

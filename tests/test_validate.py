@@ -11,10 +11,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from plugin import validate
-from plugin.catalog import Catalog
+from plugin.engine import evaluate, validate_document
 from plugin.errors import InputUnreadable, Issue, Severity
-from plugin.service import evaluate, validate_document
+from plugin.knowledge.catalog import Catalog
+from plugin.read import check as validate
 from tests.conftest import MINI_CONCEPT, mini_doc
 
 MARKER = "ZZMARKERZZ"

@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from plugin import __version__, logs, service
+from plugin import engine, logs
 from plugin.api import auth, openapi
 from plugin.api.body_limit import BodyLimit, BodyTooLarge
 from plugin.api.request_body import Unacceptable
@@ -22,6 +22,7 @@ from plugin.api.responses import outcome_response, problem
 from plugin.api.routes import evaluate, knowledge
 from plugin.errors import InputInvalid, InputUnreadable, Issue, IssueType, Severity
 from plugin.settings import Settings, get_settings
+from plugin.version import __version__
 
 log = logs.get("plugin.api")
 
@@ -32,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.catalog = service.load_knowledge(settings.mappings_dir, settings.schemas_dir)
+        app.state.catalog = engine.load_knowledge(settings.mappings_dir, settings.schemas_dir)
         log.info("knowledge loaded", pack_version=app.state.catalog.version, packs=len(app.state.catalog.packs))
         yield
         log.info("shutting down")

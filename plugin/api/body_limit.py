@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from plugin.errors import Issue, IssueType, Severity
-from plugin.fhir import operation_outcome
+from plugin.write.outcome import operation_outcome
 
 Scope = dict[str, Any]
 

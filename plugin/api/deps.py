@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from plugin.catalog import Catalog
+from plugin.knowledge.catalog import Catalog
 from plugin.settings import Settings
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import Request
 
-from plugin import validate
 from plugin.errors import IssueType
+from plugin.read import READERS
 
 
 class Unacceptable(Exception):
@@ -31,9 +31,11 @@ async def check_accept(request: Request) -> None:
         raise Unacceptable(406, IssueType.NOT_SUPPORTED, "This service answers application/fhir+json (or application/json) only.")
 
 
-async def read_json(request: Request) -> Any:
+async def read_json(request: Request) -> tuple[str, Any]:
+    """(input form, parsed document): the form is the reader registered for the request's media type."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json":
+    reader = next((r for r in READERS.values() if media in r.media_types), None)
+    if reader is None:
         raise Unacceptable(415, IssueType.NOT_SUPPORTED, "Send the findings document as application/json.")
     body = await request.body()  # the size limit is enforced while reading, by BodyLimit
-    return validate.parse_strict(body)
+    return reader.name, reader.parse(body)

@@ -8,7 +8,7 @@ import orjson
 from fastapi import Response
 
 from plugin.errors import Issue, IssueType, Severity
-from plugin.fhir import operation_outcome
+from plugin.write.outcome import operation_outcome
 
 FHIR_JSON = "application/fhir+json; fhirVersion=4.0"
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from plugin import pipeline
+from plugin import engine
 from plugin.api.app import create_app
 from plugin.settings import Settings
 from tests.conftest import MINI_PACKS, mini_doc
@@ -19,7 +19,7 @@ def test_internal_error_is_an_opaque_500_with_an_incident_id_in_the_log(monkeypa
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals ZZLEAKZZ")
 
-    monkeypatch.setattr(pipeline, "run", broken)
+    monkeypatch.setattr(engine, "result_of", broken)
     with TestClient(create_app(Settings(mappings_dir=MINI_PACKS)), raise_server_exceptions=False) as client:
         answer = client.post("/evaluate", json=mini_doc())
     assert answer.status_code == 500

@@ -42,9 +42,10 @@ from schemathesis.checks import (
 )
 from schemathesis.core.parameters import ParameterLocation
 
-from plugin import load_knowledge, units, validate
+from plugin import load_knowledge, units
 from plugin.api.app import create_app
-from plugin.catalog import Catalog
+from plugin.knowledge.catalog import Catalog
+from plugin.read import check as validate
 from plugin.settings import Settings
 from tests.strategies import LOINC, views
 

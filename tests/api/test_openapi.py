@@ -14,7 +14,7 @@ import referencing
 from fastapi.testclient import TestClient
 from referencing.jsonschema import DRAFT202012
 
-from plugin.catalog import Catalog
+from plugin.knowledge.catalog import Catalog
 from tests.conftest import mini_doc, values_of
 
 POST_STATUSES = {"400", "401", "403", "404", "405", "406", "413", "415", "422", "500"}

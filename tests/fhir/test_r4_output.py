@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
-from plugin import evaluate
-from plugin.catalog import Catalog
-from plugin.fhir import terms
+from plugin import evaluate, terms
+from plugin.knowledge.catalog import Catalog
 from tests.conftest import load_sample, mini_doc, sample_paths, values_of
 
 
@@ -116,7 +115,7 @@ def test_narrative_escapes_text(mini: Catalog) -> None:
 
 
 def test_published_definitions_are_current_and_valid_fhir(catalog: Catalog) -> None:
-    from plugin.publish import OUT_DIR, definitions
+    from plugin.knowledge.publish import OUT_DIR, definitions
 
     expected = definitions(catalog)
     on_disk = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in OUT_DIR.glob("*.json")}

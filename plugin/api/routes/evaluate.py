@@ -1,31 +1,35 @@
-"""POST /evaluate and POST /validate: findings document in, FHIR out."""
+"""POST /evaluate and POST /validate: a findings document in (any registered reader), FHIR out (any registered writer)."""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 
-from plugin import service
+from plugin import engine
 from plugin.api.deps import CatalogDep, SettingsDep
 from plugin.api.openapi import body_doc, responses_doc
 from plugin.api.request_body import check_accept, read_json
 from plugin.api.responses import FhirResponse
+from plugin.write import DEFAULT_SHAPE, WRITERS
 
 router = APIRouter(dependencies=[Depends(check_accept)])
+
+SHAPES = "; ".join(f"{w.name}: {w.description}" for w in WRITERS.values())
+SHAPE_PATTERN = "^(" + "|".join(re.escape(name) for name in WRITERS) + ")$"  # the registry is the one list of forms
 
 
 @router.post("/evaluate", response_class=FhirResponse, openapi_extra=body_doc(),
              responses=responses_doc(200, "The differential as a FHIR R4 Bundle (or contained DiagnosticReport).", "Bundle"))
 async def evaluate(request: Request, catalog: CatalogDep, settings: SettingsDep,
-                   shape: Literal["bundle", "contained"] = Query("bundle", description="bundle, or contained: one DiagnosticReport")
-                   ) -> FhirResponse:
+                   shape: str = Query(DEFAULT_SHAPE, description=f"The output form. {SHAPES}.", pattern=SHAPE_PATTERN,
+                                      json_schema_extra={"enum": list(WRITERS)})) -> FhirResponse:
     """Evaluate one findings document: a ranked, explained differential diagnosis as FHIR R4."""
-    document = await read_json(request)
-    result = service.pipeline.run(document, catalog, settings.max_differential)
+    form, document = await read_json(request)
+    result = engine.result_of(document, catalog, settings.max_differential, form)
     request.state.log = {"candidates": len(result.candidates), "in_scope": bool(result.in_scope)}
-    return FhirResponse(orjson.dumps(service.render(result, catalog, shape)))
+    return FhirResponse(orjson.dumps(engine.render(result, shape)))
 
 
 @router.post("/validate", response_class=FhirResponse, openapi_extra=body_doc(),
@@ -33,7 +37,7 @@ async def evaluate(request: Request, catalog: CatalogDep, settings: SettingsDep,
                                      "OperationOutcome"))
 async def validate(request: Request, catalog: CatalogDep) -> FhirResponse:
     """Check one findings document without evaluating it."""
-    document = await read_json(request)
-    outcome = service.validate_document(document, catalog)
+    form, document = await read_json(request)
+    outcome = engine.validate_document(document, catalog, form)
     request.state.log = {"issues": len(outcome["issue"]) if outcome["issue"][0]["severity"] == "error" else 0}
     return FhirResponse(orjson.dumps(outcome))

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from plugin.api.deps import CatalogDep
 from plugin.api.openapi import responses_doc
 from plugin.api.request_body import check_accept
-from plugin.catalog import STANDARD_SYSTEMS
-from plugin.knowledge import Pack
+from plugin.knowledge.catalog import STANDARD_SYSTEMS
+from plugin.knowledge.model import Pack
 
 router = APIRouter(dependencies=[Depends(check_accept)])
 

@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from plugin import paths
 from plugin.errors import PackInvalid, PackProblem
-from plugin.knowledge import Pack, discover, load_pack
-from plugin.pack_checker import ICD10CM_TABLE
-
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-
-
-def icd10cm_problems(pack: Pack, folder: Path) -> list[PackProblem]:
-    """Every ICD-10-CM code must exist in the official FY2026 tables and carry the official display; the pack's table
-    of site-built leaves must be exactly what the official tables give."""
-    import simple_icd_10_cm as cm
-
-    from plugin.publish import icd10cm_table
-
-    problems = []
-    table = folder / ICD10CM_TABLE
-    if table.exists() and json.loads(table.read_text(encoding="utf-8")) != icd10cm_table(pack.raw["diagnoses"]):
-        problems.append(PackProblem(str(table), "codes", "differs from the official tables: run `ddx pack publish`"))
-    for i, dx in enumerate(pack.diagnoses.values()):
-        for code in dx.codes:
-            if code.system != ICD10CM:
-                continue
-            where = f"diagnoses[{i}].codes"
-            if not cm.is_valid_item(code.code):
-                problems.append(PackProblem(str(folder / "diagnoses.yaml"), where, f"ICD-10-CM {code.code} does not exist"))
-            elif cm.get_description(code.code) != code.display:
-                problems.append(PackProblem(str(folder / "diagnoses.yaml"), where,
-                                            f"ICD-10-CM {code.code} display should be '{cm.get_description(code.code)}'"))
-    return problems
+from plugin.knowledge.icd10cm import icd10cm_problems
+from plugin.knowledge.load import load_pack
 
 
 def check_packs(path: Path | None = None) -> tuple[list[PackProblem], list[str]]:
-    folders = [path] if path and (path / "pack.yaml").exists() else discover(path or paths.MAPPINGS_DIR)
+    folders = [path] if path and (path / "pack.yaml").exists() else paths.pack_folders(path or paths.MAPPINGS_DIR)
     problems: list[PackProblem] = []
     lines: list[str] = []
     if not folders:

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from plugin.model import ClueOutcome, Coding
-from plugin.predicates import Test, Vocabulary
+from plugin.knowledge.predicates import Test, Vocabulary
+from plugin.model import ClueOutcome, Coding, EffectKind, Likelihood
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +42,10 @@ class Diagnosis:
 @dataclass(frozen=True, slots=True)
 class Effect:
     diagnosis: str
-    effect: str
+    effect: EffectKind
     weight: float
     reason: str
-
-    @property
-    def signed(self) -> float:
-        """Weight as score points, for comparing how a test would move two diagnoses apart."""
-        return {"supports": self.weight, "opposes": -self.weight, "required": 2.0, "excludes": -5.0}[self.effect]
+    signed: float  # score points it would move, for how far a test separates two diagnoses (pack scoring.next_step)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +90,7 @@ class Pack:
     limitations: tuple[str, ...]
     age_penalty: float
     min_score: float
-    likelihood: tuple[tuple[float, str, str], ...]  # (min score, code, display), highest first
+    likelihood: tuple[tuple[float, Likelihood, str], ...]  # (min score, band, display), highest first
     sources: Mapping[str, Mapping[str, Any]]
     vocabulary: Vocabulary
     raw: Mapping[str, Any]  # the parsed files, for /knowledge and code-system publication
@@ -108,6 +104,7 @@ class Pack:
     signed: Mapping[str, Mapping[str, float]]  # clue id -> diagnosis -> score points it would move (precomputed for next steps)
     scope_concepts: frozenset[str]  # the concepts whose findings put a report in scope: the index lesion
     unstated: Mapping[tuple[str, str], ClueOutcome]  # (clue, diagnosis) -> the outcome listed when the clue is unknown
+    next_step_neighbours: int  # how many closest competitors a next step should separate a diagnosis from
 
     def display(self, kind: str, ident: str) -> str:
         return self.displays.get((kind, ident), ident)

@@ -16,10 +16,8 @@ from referencing import Registry, Resource
 
 from plugin import paths
 from plugin.errors import PackInvalid, PackProblem
-from plugin.pack_build import build_pack
-from plugin.pack_model import Clue, Diagnosis, Effect, Pack
-
-__all__ = ["Clue", "Diagnosis", "Effect", "Pack", "PackInvalid", "discover", "load_pack", "load_packs"]
+from plugin.knowledge.build import build_pack
+from plugin.knowledge.model import Pack
 
 PACK_FILES = {
     "pack.yaml": "manifest",
@@ -78,12 +76,8 @@ def load_pack(folder: Path, schemas_dir: Path = paths.SCHEMAS_DIR) -> Pack:
     return build_pack(folder, raw)
 
 
-def discover(mappings_dir: Path = paths.MAPPINGS_DIR) -> list[Path]:
-    return sorted(p.parent for p in mappings_dir.glob("*/pack.yaml"))
-
-
 def load_packs(mappings_dir: Path = paths.MAPPINGS_DIR, schemas_dir: Path = paths.SCHEMAS_DIR) -> tuple[Pack, ...]:
-    folders = discover(mappings_dir)
+    folders = paths.pack_folders(mappings_dir)
     if not folders:
         raise PackInvalid([PackProblem(str(mappings_dir), "", "no knowledge pack (no */pack.yaml) found")])
     problems: list[PackProblem] = []

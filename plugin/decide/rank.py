@@ -1,19 +1,16 @@
-"""Stage 4: scores -> a ranked, cut differential with likelihood bands, a next step chosen for this report, and cautions."""
+"""Scores -> a ranked, cut differential with likelihood bands, a next step chosen for this report, and cautions."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from plugin.coding import codes_for
-from plugin.evaluate import Evidence
-from plugin.knowledge import Pack
-from plugin.model import Candidate, Caution, NextStep, Report, Truth
-from plugin.pack_model import Discriminator
-
-NEIGHBOURS = 2  # the closest competitors a next step should separate a diagnosis from
+from plugin.decide.clues import Evidence
+from plugin.knowledge.icd10cm import codes_for
+from plugin.knowledge.model import Discriminator, Pack
+from plugin.model import Candidate, Caution, Coding, Likelihood, NextStep, Report, Truth
 
 
-def likelihood(pack: Pack, score: float) -> tuple[str, str]:
+def likelihood(pack: Pack, score: float) -> tuple[Likelihood, str]:
     for min_score, code, display in pack.likelihood:
         if score >= min_score:
             return code, display
@@ -45,24 +42,26 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
                 supporting=tuple(sorted(ev.supporting, key=lambda o: -o.weight)),
                 opposing=tuple(sorted(ev.opposing, key=lambda o: -o.weight)),
                 not_stated=tuple(sorted(ev.not_stated, key=lambda o: -o.weight)),
-                next_step=next_step(open_tests, evidence, dx_id, shown),
+                next_step=next_step(open_tests, evidence, dx_id, shown, pack.next_step_neighbours),
                 cautions=tuple(Caution(c.id, c.statement, c.sources) for c in active_cautions.values() if c.diagnosis == dx_id),
                 outside_pack=dx.outside_pack, sources=dx.sources,
+                pack_coding=Coding(pack.system("diagnosis"), dx_id, dx.display),
+                group_coding=Coding(pack.system("group"), dx.group, pack.groups[dx.group]),
             )
         )
     return candidates, excluded
 
 
 def next_step(open_tests: list[tuple[Discriminator, list[Mapping[str, float]]]], evidence: dict[str, Evidence],
-              dx_id: str, shown: list[str]) -> NextStep | None:
+              dx_id: str, shown: list[str], neighbours: int) -> NextStep | None:
     """Among the tests still open here, the one that best separates dx from its closest neighbours.
 
-    Neighbours = the NEIGHBOURS diagnoses with the nearest scores. Separation = sum over them (weighted
+    Neighbours = the `neighbours` (pack scoring) diagnoses with the nearest scores. Separation = sum over them (weighted
     1 / (1 + score gap)) of how far apart the test's clues would move the two diagnoses' scores.
     """
     pool = [n for n in shown if n != dx_id] or [n for n in evidence if n != dx_id and not evidence[n].excluded]
     gap = {n: abs(evidence[dx_id].score - evidence[n].score) for n in pool}
-    nearest = tuple(sorted(pool, key=lambda n: (gap[n], pool.index(n)))[:NEIGHBOURS])
+    nearest = tuple(sorted(pool, key=lambda n: (gap[n], pool.index(n)))[:neighbours])
     closeness = [(n, 1.0 / (1.0 + gap[n])) for n in nearest]
     best: tuple[float, NextStep] | None = None
     for d, effects in open_tests:

@@ -11,9 +11,9 @@ from datetime import date
 from typing import Any
 
 from plugin import units
-from plugin.catalog import Catalog
 from plugin.errors import Issue, IssueType, Severity
-from plugin.model import Coding, Fact, LabResult, Report
+from plugin.knowledge.catalog import Catalog
+from plugin.model import Coding, Fact, FactKind, LabResult, Report
 
 
 def _coding(c: Mapping[str, str]) -> Coding:
@@ -51,12 +51,13 @@ def normalize(doc: Mapping[str, Any], catalog: Catalog) -> Report:
         size = f.get("size")
         change = f.get("change", {})
         interval = change.get("interval")
+        coding, site_coding = _coding(f["code"]), _coding(f["bodySite"]) if "bodySite" in f else None
         facts.append(
             Fact(
-                id=f["id"], kind="finding", index=i, coding=_coding(f["code"]),
+                id=f["id"], kind=FactKind.FINDING, index=i, coding=coding,
                 concept=lookup(f["code"], ("concept",), f"{here}.code", "finding"),
                 present=f["status"] == "present", study=f["study"], date=studies.get(f["study"]),
-                site=site, site_coding=_coding(f["bodySite"]) if "bodySite" in f else None,
+                site=site, site_coding=site_coding,
                 laterality=f.get("laterality"),
                 attributes={k: frozenset(v) for k, v in ordered.items()}, attribute_order=ordered,
                 size_mm=units.to_mm(size["value"], size["unit"]) if size else None,
@@ -64,6 +65,9 @@ def normalize(doc: Mapping[str, Any], catalog: Catalog) -> Report:
                 count=f.get("count"), change=change.get("trend"),
                 interval=(interval["value"], interval["unit"]) if interval else None,
                 note=f.get("note"),
+                pack_coding=catalog.pack_coding(coding, "concept"),
+                site_pack_coding=catalog.pack_coding(site_coding, "site") if site_coding else None,
+                attribute_codings=tuple(catalog.attribute_codings(k, v) for k, vs in ordered.items() for v in vs),
             )
         )
     for i, h in enumerate(doc.get("history", [])):
@@ -71,13 +75,14 @@ def normalize(doc: Mapping[str, Any], catalog: Catalog) -> Report:
         onset_days = units.to_days(onset["value"], onset["unit"]) if onset else None
         if "onsetDate" in h:
             onset_days = float((date.fromisoformat(latest) - date.fromisoformat(h["onsetDate"])).days)
+        coding = _coding(h["code"])
         facts.append(
             Fact(
-                id=h["id"], kind="history", index=i, coding=_coding(h["code"]),
+                id=h["id"], kind=FactKind.HISTORY, index=i, coding=coding,
                 concept=lookup(h["code"], ("concept",), f"history[{i}].code", "history item"),
                 present=h["status"] == "present", onset_days=onset_days,
                 onset=(onset["value"], onset["unit"]) if onset else None, onset_date=h.get("onsetDate"),
-                note=h.get("note"),
+                note=h.get("note"), pack_coding=catalog.pack_coding(coding, "concept"),
             )
         )
 
@@ -98,8 +103,9 @@ def normalize(doc: Mapping[str, Any], catalog: Catalog) -> Report:
                     value = lab["value"]["value"] * factor
                     low = rng["low"] * factor if "low" in rng else None
                     high = rng["high"] * factor if "high" in rng else None
-        labs.append(LabResult(lab["id"], i, _coding(lab["code"]), test, value, low, high, lab.get("interpretation"),
-                              raw_value, raw_range, lab.get("date")))
+        coding = _coding(lab["code"])
+        labs.append(LabResult(lab["id"], i, coding, test, value, low, high, lab.get("interpretation"),
+                              raw_value, raw_range, lab.get("date"), catalog.pack_coding(coding, "lab")))
 
     by_concept: defaultdict[str, list[Fact]] = defaultdict(list)
     for fact in facts:

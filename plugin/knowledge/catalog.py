@@ -15,7 +15,9 @@ from typing import Any
 import jsonschema
 
 from plugin import paths
-from plugin.knowledge import Pack, load_packs
+from plugin.knowledge.load import load_packs
+from plugin.knowledge.model import Pack
+from plugin.model import Coding
 
 STANDARD_SYSTEMS = {
     "http://snomed.info/sct": "SNOMED CT",
@@ -36,6 +38,26 @@ class Catalog:
     @property
     def version(self) -> str:
         return ",".join(f"{p.id}@{p.version}" for p in self.packs)
+
+    def pack_coding(self, coding: Coding, kind: str) -> Coding | None:
+        """The pack's own coding for a standard code a pack knows (None when unknown or already the pack's own).
+
+        kind: concept, lab or site: which of the pack's systems and displays to use.
+        """
+        hit = self.codes.get((coding.system, coding.code))
+        if hit is None:
+            return None
+        pack, _, ident = hit
+        own = pack.system("concept" if kind in ("concept", "lab") else "body-site")
+        if coding.system == own:
+            return None
+        return Coding(own, ident, pack.display(kind, ident))
+
+    def attribute_codings(self, name: str, value: str) -> tuple[Coding, Coding]:
+        """An attribute and its value in the systems of the first pack that defines the attribute."""
+        owner = next(p for p in self.packs if name in p.vocabulary.attributes)
+        return (Coding(owner.system("attribute"), name, owner.display("attribute", name)),
+                Coding(owner.system("attribute-value"), value, owner.display("value", value)))
 
 
 def attributes_schema(packs: tuple[Pack, ...]) -> dict[str, Any]:

@@ -10,12 +10,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from plugin import __version__, narrative
-from plugin.catalog import Catalog
-from plugin.fhir import terms as t
-from plugin.fhir.outcome import operation_outcome
-from plugin.model import Candidate, Fact, LabResult, Result
-from plugin.pack_model import Pack
+from plugin import terms as t
+from plugin.model import Candidate, Coding, Fact, LabResult, Result
+from plugin.version import __version__
+from plugin.write import narrative
+from plugin.write.outcome import operation_outcome
 
 Json = dict[str, Any]
 
@@ -36,8 +35,8 @@ def _qty(value: float, unit: str) -> Json:
 
 
 class _Builder:
-    def __init__(self, result: Result, catalog: Catalog, new_id: Callable[[], str], now: datetime, ref: Callable[[str], str]):
-        self.result, self.catalog, self.new_id, self.ref_of = result, catalog, new_id, ref
+    def __init__(self, result: Result, new_id: Callable[[], str], now: datetime, ref: Callable[[str], str]):
+        self.result, self.new_id, self.ref_of = result, new_id, ref
         self.now = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         report = result.report
         self.subject: Json = (
@@ -48,28 +47,17 @@ class _Builder:
     def ref(self, ident: str) -> Json:
         return {"reference": self.ref_of(ident)}
 
-    def _pack_coding(self, system: str, code: str, kind: str) -> Json | None:
-        hit = self.catalog.codes.get((system, code))
-        if hit is None:
-            return None
-        pack, _, ident = hit
-        own = pack.system("concept" if kind in ("concept", "lab") else "body-site")
-        if system == own:
-            return None
-        return {"system": own, "code": ident, "display": pack.display(kind, ident)}
-
-    def _codeable(self, coding: Any, kind: str) -> Json:
-        codings = [coding.as_fhir()]
-        extra = self._pack_coding(coding.system, coding.code, kind)
-        if extra:
-            codings.append(extra)
+    @staticmethod
+    def _codeable(coding: Coding, pack_coding: Coding | None) -> Json:
+        """The input coding, then the pack's own coding of the same concept when the input used a standard code."""
+        codings = [coding.as_fhir()] + ([pack_coding.as_fhir()] if pack_coding else [])
         return _cc(codings, coding.display)
 
     def fact(self, f: Fact, ident: str) -> Json:
         obs: Json = {"resourceType": "Observation", "id": ident, "status": "final"}
         if f.kind == "finding":
             obs["category"] = [_cc([{"system": t.OBS_CATEGORY, "code": "imaging", "display": "Imaging"}])]
-        obs["code"] = self._codeable(f.coding, "concept")
+        obs["code"] = self._codeable(f.coding, f.pack_coding)
         if self.result.report.subject:
             obs["subject"] = self.subject
         if f.date:
@@ -80,17 +68,9 @@ class _Builder:
         if f.note:
             obs["note"] = [{"text": f.note}]
         if f.site_coding:
-            obs["bodySite"] = self._codeable(f.site_coding, "site")
-        components: list[Json] = []
-        for name, values in f.attribute_order.items():
-            # validation admits only attributes some loaded pack defines: code them in that pack's systems
-            owner = next(p for p in self.catalog.packs if name in p.vocabulary.attributes)
-            for value in values:
-                components.append({
-                    "code": _cc([{"system": owner.system("attribute"), "code": name, "display": owner.display("attribute", name)}]),
-                    "valueCodeableConcept": _cc([{"system": owner.system("attribute-value"), "code": value,
-                                                  "display": owner.display("value", value)}]),
-                })
+            obs["bodySite"] = self._codeable(f.site_coding, f.site_pack_coding)
+        components: list[Json] = [{"code": _cc([name.as_fhir()]), "valueCodeableConcept": _cc([value.as_fhir()])}
+                                  for name, value in f.attribute_codings]
         if f.laterality:
             components.append({"code": _cc([_prop("laterality")]), "valueCodeableConcept": _cc([_prop(f.laterality)])})
         if f.size:
@@ -112,7 +92,7 @@ class _Builder:
         obs: Json = {
             "resourceType": "Observation", "id": ident, "status": "final",
             "category": [_cc([{"system": t.OBS_CATEGORY, "code": "laboratory", "display": "Laboratory"}])],
-            "code": self._codeable(x.coding, "lab"),
+            "code": self._codeable(x.coding, x.pack_coding),
         }
         if self.result.report.subject:
             obs["subject"] = self.subject
@@ -132,26 +112,23 @@ class _Builder:
             obs["referenceRange"] = [rng]
         return obs
 
-    def outcome_code(self, c: Candidate, pack: Pack) -> Json:
-        own = {"system": pack.system("diagnosis"), "code": c.diagnosis_id, "display": c.display}
-        return _cc([code.as_fhir() for code in c.codes] + [own], c.display)
+    @staticmethod
+    def outcome_code(c: Candidate) -> Json:
+        return _cc([code.as_fhir() for code in (*c.codes, c.pack_coding)], c.display)
 
-    def extensions(self, c: Candidate, pack: Pack) -> list[Json]:
-        return [
-            {"url": t.EXT_GROUP, "valueCoding": {"system": pack.system("group"), "code": c.group_id, "display": c.group_display}},
-            {"url": t.EXT_RANK, "valueInteger": c.rank},
-        ]
+    @staticmethod
+    def extensions(c: Candidate) -> list[Json]:
+        return [{"url": t.EXT_GROUP, "valueCoding": c.group_coding.as_fhir()}, {"url": t.EXT_RANK, "valueInteger": c.rank}]
 
     def differential(self, basis: list[Json], evidence_ref: dict[str, str]) -> list[Json]:
         """The RiskAssessment (predictions in rank order) and one Condition per suggestion; nothing when out of scope."""
-        packs = {p.id: p for p in self.catalog.packs}
-        ranked = [(c, packs[section.pack_id]) for section in self.result.in_scope for c in section.candidates]
+        ranked = self.result.candidates
         if not ranked:
             return []
         security = {"security": [t.AIAST]}
         predictions, conditions = [], []
-        for c, pack in ranked:
-            code, extensions, why = self.outcome_code(c, pack), self.extensions(c, pack), narrative.rationale(c)
+        for c in ranked:
+            code, extensions, why = self.outcome_code(c), self.extensions(c), narrative.rationale(c)
             predictions.append({
                 "extension": extensions, "outcome": code,
                 "qualitativeRisk": _cc([{"system": t.RISK_PROBABILITY, "code": c.likelihood, "display": f"{c.likelihood_display} likelihood"}]),
@@ -224,17 +201,17 @@ class _Builder:
         return [dr, *observations, *differential, *warnings, provenance, device]
 
 
-def build_bundle(result: Result, catalog: Catalog, new_id: Callable[[], str], now: datetime) -> Json:
+def build_bundle(result: Result, new_id: Callable[[], str], now: datetime) -> Json:
     """A Bundle of type collection; fullUrls are urn:uuid and every internal reference resolves inside it."""
-    builder = _Builder(result, catalog, new_id, now, lambda i: f"urn:uuid:{i}")
+    builder = _Builder(result, new_id, now, lambda i: f"urn:uuid:{i}")
     entries = [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in builder.resources(new_id())]
     return {"resourceType": "Bundle", "id": new_id(), "type": "collection", "timestamp": builder.now, "entry": entries}
 
 
-def build_contained(result: Result, catalog: Catalog, new_id: Callable[[], str], now: datetime) -> Json:
+def build_contained(result: Result, new_id: Callable[[], str], now: datetime) -> Json:
     """One DiagnosticReport carrying everything else as contained resources ('#id' references; '#' is the report)."""
     report_id = new_id()
-    builder = _Builder(result, catalog, new_id, now, lambda i: "#" if i == report_id else f"#{i}")
+    builder = _Builder(result, new_id, now, lambda i: "#" if i == report_id else f"#{i}")
     dr, *rest = builder.resources(report_id)
     # dom-5: contained resources carry no security labels; the container's AIAST label covers them.
     rest = [{k: v for k, v in r.items() if k != "meta"} for r in rest]

@@ -12,10 +12,11 @@ from typing import Any
 
 from plugin import units
 from plugin.errors import PackInvalid
-from plugin.model import ClueOutcome, Coding
-from plugin.pack_checker import ICD10CM_TABLE, Checker, site_codes
-from plugin.pack_model import CautionRule, Clue, Diagnosis, Discriminator, Effect, Pack
-from plugin.predicates import Vocabulary
+from plugin.knowledge.checker import Checker
+from plugin.knowledge.icd10cm import ICD10CM_TABLE, site_codes
+from plugin.knowledge.model import CautionRule, Clue, Diagnosis, Discriminator, Effect, Pack
+from plugin.knowledge.predicates import Vocabulary
+from plugin.model import ClueOutcome, Coding, EffectKind, Likelihood
 
 Codes = dict[tuple[str, str], tuple[str, str]]  # (system, code) -> (kind, id)
 
@@ -33,7 +34,7 @@ def build_pack(folder: Path, raw: Mapping[str, Any]) -> Pack:
     _index(codes, check, base, "site", "body-site", voc["body_sites"], "vocabulary.yaml", "body_sites")
     groups, diagnoses = _diagnoses(folder, raw["diagnoses"], man["scoring"]["priors"], vocab, sources, check)
     _index(codes, check, base, "diagnosis", "diagnosis", raw["diagnoses"]["diagnoses"], "diagnoses.yaml", "diagnoses")
-    clues = _clues(raw["clues"]["clues"], diagnoses, vocab, sources, check)
+    clues = _clues(raw["clues"]["clues"], diagnoses, vocab, sources, man["scoring"]["next_step"], check)
     discriminators = _discriminators(raw["discriminators"]["discriminators"], {c.id for c in clues}, sources, check)
     cautions = _cautions(raw["cautions"]["cautions"], diagnoses, {d.id for d in discriminators}, sources, check)
     scope = check.compile("pack.yaml", "scope.when", man["scope"]["when"], vocab)
@@ -46,13 +47,15 @@ def build_pack(folder: Path, raw: Mapping[str, Any]) -> Pack:
         limitations=tuple(man["limitations"]),
         age_penalty=float(man["scoring"]["age_outside_usual_range"]),
         min_score=float(man["scoring"]["report_min_score"]),
-        likelihood=tuple(sorted(((b["min_score"], b["code"], b["display"]) for b in man["scoring"]["likelihood"]), reverse=True)),
+        likelihood=tuple(sorted(((b["min_score"], Likelihood(b["code"]), b["display"]) for b in man["scoring"]["likelihood"]),
+                                reverse=True)),
         sources=sources, vocabulary=vocab, raw=raw, groups=groups, diagnoses=diagnoses, clues=tuple(clues),
         discriminators=tuple(discriminators), cautions=tuple(cautions), codes=codes, displays=_displays(voc),
         signed={c.id: {e.diagnosis: e.signed for e in c.effects} for c in clues},
         scope_concepts=frozenset(_named(man["scope"]["when"], "finding", "concept")),
         unstated={(c.id, e.diagnosis): ClueOutcome(c.id, c.statement, e.effect, e.weight, e.reason, c.sources)
                   for c in clues for e in c.effects},
+        next_step_neighbours=int(man["scoring"]["next_step"]["neighbours"]),
     )
 
 
@@ -148,8 +151,15 @@ def _diagnoses(folder: Path, dia: Mapping[str, Any], priors: Mapping[str, float]
     return groups, diagnoses
 
 
+def _effect(e: Mapping[str, Any], next_step: Mapping[str, float]) -> Effect:
+    kind, weight = EffectKind(e["effect"]), float(e.get("weight", 0.0))
+    signed = {EffectKind.SUPPORTS: weight, EffectKind.OPPOSES: -weight, EffectKind.REQUIRED: float(next_step["required_weight"]),
+              EffectKind.EXCLUDES: float(next_step["excludes_weight"])}[kind]
+    return Effect(e["diagnosis"], kind, weight, e["reason"], signed)
+
+
 def _clues(items: list[Mapping[str, Any]], diagnoses: Mapping[str, Diagnosis], vocab: Vocabulary,
-           sources: Mapping[str, Any], check: Checker) -> list[Clue]:
+           sources: Mapping[str, Any], next_step: Mapping[str, float], check: Checker) -> list[Clue]:
     check.unique("clues.yaml", items, "clues")
     clues = []
     for i, c in enumerate(items):
@@ -160,7 +170,7 @@ def _clues(items: list[Mapping[str, Any]], diagnoses: Mapping[str, Diagnosis], v
         clues.append(Clue(
             id=c["id"], statement=c["statement"],
             test=check.compile("clues.yaml", f"{here}.when", c["when"], vocab),
-            effects=tuple(Effect(e["diagnosis"], e["effect"], float(e.get("weight", 0.0)), e["reason"]) for e in c["effects"]),
+            effects=tuple(_effect(e, next_step) for e in c["effects"]),
             sources=check.sources("clues.yaml", f"{here}.source", c["source"], sources),
             concepts=frozenset(_named(c["when"], "finding", "concept") | _named(c["when"], "history", "concept")),
             labs=frozenset(_named(c["when"], "lab", "test")),

@@ -58,35 +58,49 @@ def or3(values: Iterable[Truth]) -> Truth:
 def compile_predicate(node: Mapping[str, Any], vocab: Vocabulary, path: str = "when") -> Test:
     """Compile one predicate node (already schema-valid) or raise PredicateError naming its path."""
     ((op, arg),) = node.items()
-    here = f"{path}.{op}"
-    if op == "all":
-        parts = [compile_predicate(p, vocab, f"{here}[{i}]") for i, p in enumerate(arg)]
-        return lambda r: and3(p(r) for p in parts)
-    if op == "any":
-        parts = [compile_predicate(p, vocab, f"{here}[{i}]") for i, p in enumerate(arg)]
-        return lambda r: or3(p(r) for p in parts)
-    if op == "not":
-        inner = compile_predicate(arg, vocab, here)
+    compiler = OPERATORS.get(op)
+    if compiler is None:
+        raise PredicateError(f"{path}.{op}", f"unknown operator '{op}'")
+    return compiler(arg, vocab, f"{path}.{op}")
 
-        def negate(r: Report) -> Truth:
-            v = inner(r)
-            return None if v is None else not v
 
-        return negate
-    if op == "finding":
-        return _fact_test(arg, vocab, here, timed=False)
-    if op == "history":
-        return _fact_test(arg, vocab, here, timed=True)
-    if op == "age":
-        low, high = _days_range(arg)
-        if high is not None and low is not None and low >= high:
-            raise PredicateError(here, "age range can never hold: min is not below max")
-        return lambda r: None if r.age_days is None else _in_range(r.age_days, low, high)
-    if op == "sex":
-        return lambda r: None if r.sex not in ("female", "male") else r.sex == arg
-    if op == "lab":
-        return _lab_test(arg, vocab, here)
-    raise PredicateError(here, f"unknown operator '{op}'")
+def _all(arg: Any, vocab: Vocabulary, here: str) -> Test:
+    parts = [compile_predicate(p, vocab, f"{here}[{i}]") for i, p in enumerate(arg)]
+    return lambda r: and3(p(r) for p in parts)
+
+
+def _any(arg: Any, vocab: Vocabulary, here: str) -> Test:
+    parts = [compile_predicate(p, vocab, f"{here}[{i}]") for i, p in enumerate(arg)]
+    return lambda r: or3(p(r) for p in parts)
+
+
+def _not(arg: Any, vocab: Vocabulary, here: str) -> Test:
+    inner = compile_predicate(arg, vocab, here)
+
+    def negate(r: Report) -> Truth:
+        v = inner(r)
+        return None if v is None else not v
+
+    return negate
+
+
+def _age(arg: Any, vocab: Vocabulary, here: str) -> Test:
+    low, high = _days_range(arg)
+    if high is not None and low is not None and low >= high:
+        raise PredicateError(here, "age range can never hold: min is not below max")
+    return lambda r: None if r.age_days is None else _in_range(r.age_days, low, high)
+
+
+def _sex(arg: Any, vocab: Vocabulary, here: str) -> Test:
+    return lambda r: None if r.sex not in ("female", "male") else r.sex == arg
+
+
+def _finding(arg: Any, vocab: Vocabulary, here: str) -> Test:
+    return _fact_test(arg, vocab, here, timed=False)
+
+
+def _history(arg: Any, vocab: Vocabulary, here: str) -> Test:
+    return _fact_test(arg, vocab, here, timed=True)
 
 
 def _days_range(spec: Mapping[str, Any]) -> tuple[float | None, float | None]:
@@ -179,44 +193,64 @@ def _lab_test(spec: Mapping[str, Any], vocab: Vocabulary, path: str) -> Test:
     ((kind, arg),) = ((k, v) for k, v in spec.items() if k != "test")
 
     def bound(q: Mapping[str, Any]) -> float:
+        """A bound stated in any unit, in the test's own unit."""
         factor = units.converter(q["unit"], unit, molar_mass)
         if factor is None:
             raise PredicateError(f"{path}.{kind}.unit", f"'{q['unit']}' does not convert to {unit}")
         return float(q["value"]) * factor
 
-    def high(x: LabResult) -> Truth:
-        if x.value is not None and x.high is not None:
-            return x.value > x.high
-        return {"H": True, "HH": True, "N": False, "L": False, "LL": False}.get(x.flag or "")
-
-    def low(x: LabResult) -> Truth:
-        if x.value is not None and x.low is not None:
-            return x.value < x.low
-        return {"L": True, "LL": True, "N": False, "H": False, "HH": False}.get(x.flag or "")
-
-    one: Callable[[LabResult], Truth]
-    if kind == "high":
-        one = high
-    elif kind == "low":
-        one = low
-    elif kind == "normal":
-
-        def one(x: LabResult) -> Truth:
-            if x.flag == "N" and x.value is None:
-                return True
-            h, lo = high(x), low(x)
-            return and3([None if h is None else not h, None if lo is None else not lo])
-
-    elif kind == "above":
-        limit = bound(arg)
-        one = lambda x: None if x.value is None else x.value > limit  # noqa: E731 - one-line comparator
-    elif kind == "below":
-        limit = bound(arg)
-        one = lambda x: None if x.value is None else x.value < limit  # noqa: E731 - one-line comparator
-    elif kind == "uln_multiple_at_least":
-        n = float(arg)
-        one = lambda x: None if x.value is None or x.high is None else x.value >= n * x.high  # noqa: E731
-    else:  # pragma: no cover - the pack schema admits no other key
+    compare = LAB_COMPARISONS.get(kind)
+    if compare is None:  # pragma: no cover - the pack schema admits no other key
         raise PredicateError(path, f"unknown lab comparison '{kind}'")
-
+    one = compare(arg, bound)
     return lambda r: or3(one(x) for x in r.labs_by_test.get(test_id, ())) if test_id in r.labs_by_test else None
+
+
+def _high(x: LabResult) -> Truth:
+    if x.value is not None and x.high is not None:
+        return x.value > x.high
+    return {"H": True, "HH": True, "N": False, "L": False, "LL": False}.get(x.flag or "")
+
+
+def _low(x: LabResult) -> Truth:
+    if x.value is not None and x.low is not None:
+        return x.value < x.low
+    return {"L": True, "LL": True, "N": False, "H": False, "HH": False}.get(x.flag or "")
+
+
+def _normal(x: LabResult) -> Truth:
+    if x.flag == "N" and x.value is None:
+        return True
+    h, lo = _high(x), _low(x)
+    return and3([None if h is None else not h, None if lo is None else not lo])
+
+
+def _above(arg: Any, bound: Callable[[Mapping[str, Any]], float]) -> Callable[[LabResult], Truth]:
+    limit = bound(arg)
+    return lambda x: None if x.value is None else x.value > limit
+
+
+def _below(arg: Any, bound: Callable[[Mapping[str, Any]], float]) -> Callable[[LabResult], Truth]:
+    limit = bound(arg)
+    return lambda x: None if x.value is None else x.value < limit
+
+
+def _uln_multiple(arg: Any, bound: Callable[[Mapping[str, Any]], float]) -> Callable[[LabResult], Truth]:
+    n = float(arg)
+    return lambda x: None if x.value is None or x.high is None else x.value >= n * x.high
+
+
+# One lab result against one comparison: true / false / unknown. Keyed by the pack schema's comparison names.
+LAB_COMPARISONS: dict[str, Callable[[Any, Callable[[Mapping[str, Any]], float]], Callable[[LabResult], Truth]]] = {
+    "high": lambda arg, bound: _high,
+    "low": lambda arg, bound: _low,
+    "normal": lambda arg, bound: _normal,
+    "above": _above,
+    "below": _below,
+    "uln_multiple_at_least": _uln_multiple,
+}
+
+# The predicate language's operators (schemas/knowledge-pack.schema.json#/$defs/predicate), each compiled once.
+OPERATORS: dict[str, Callable[[Any, Vocabulary, str], Test]] = {
+    "all": _all, "any": _any, "not": _not, "finding": _finding, "history": _history, "age": _age, "sex": _sex, "lab": _lab_test,
+}

@@ -6,18 +6,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from plugin import __version__, paths
-from plugin.catalog import Catalog
-from plugin.fhir import terms
-from plugin.knowledge import discover
-from plugin.pack_checker import ICD10CM_TABLE, buildable_codes
-from plugin.pack_model import Pack
+from plugin import paths, terms
+from plugin.knowledge.catalog import Catalog
+from plugin.knowledge.model import Pack
+from plugin.version import __version__
 
 OUT_DIR = paths.MAPPINGS_DIR / "fhir"
 
@@ -76,30 +71,6 @@ def definitions(catalog: Catalog) -> dict[str, dict[str, Any]]:
     for pack in catalog.packs:
         resources += pack_code_systems(pack)
     return {f"{r['resourceType']}-{r['id']}.json": r for r in resources}
-
-
-def icd10cm_table(diagnoses: Mapping[str, Any]) -> dict[str, Any]:
-    """The official display of every leaf code a pack's site templates can build, from its parsed diagnoses.yaml.
-
-    Codes that are not leaves are left out, so the pack then fails to load and says which.
-    """
-    import simple_icd_10_cm as cm  # the official FY2026 tables: only here and in `ddx pack check`, never per worker
-
-    templates = [d["icd10cm_by_site"] for d in diagnoses.get("diagnoses", []) if "icd10cm_by_site" in d]
-    codes = set().union(*(buildable_codes(t) for t in templates))
-    return {"source": "ICD-10-CM FY2026 tabular (April 1 2026), via simple-icd-10-cm 1.5.0",
-            "codes": {c: cm.get_description(c) for c in sorted(codes) if cm.is_valid_item(c) and cm.is_leaf(c)}}
-
-
-def write_icd10cm_tables(mappings_dir: Path = paths.MAPPINGS_DIR) -> list[Path]:
-    """Before the packs load (they need these tables): one table per pack folder."""
-    written = []
-    for folder in discover(mappings_dir):
-        diagnoses = yaml.safe_load((folder / "diagnoses.yaml").read_text(encoding="utf-8"))
-        path = folder / ICD10CM_TABLE
-        path.write_text(json.dumps(icd10cm_table(diagnoses), indent=2) + "\n", encoding="utf-8")
-        written.append(path)
-    return written
 
 
 def write(catalog: Catalog, out_dir: Path = OUT_DIR) -> list[Path]:

@@ -1,11 +1,11 @@
-"""Stage 3: every clue of a pack against the report (true / false / unknown), and what each did to each diagnosis."""
+"""Every clue of a pack against the report (true / false / unknown), and what each did to each diagnosis."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from plugin.knowledge import Clue, Effect, Pack
-from plugin.model import ClueOutcome, Report, Truth
+from plugin.knowledge.model import Clue, Effect, Pack
+from plugin.model import ClueOutcome, ClueTrace, EffectKind, FiredEffect, Report, Truth
 
 
 @dataclass(slots=True)
@@ -25,26 +25,40 @@ def _outcome(clue: Clue, effect: Effect, report: Report) -> ClueOutcome:
     return ClueOutcome(clue.id, clue.statement, effect.effect, effect.weight, effect.reason, clue.sources, facts + labs)
 
 
-def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Evidence]]:
+def fires(effect: EffectKind, truth: Truth) -> bool:
+    """Whether an effect applies: supports / opposes / excludes when the clue is true, required when it is false."""
+    if effect is EffectKind.REQUIRED:
+        return truth is False
+    return truth is True
+
+
+def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Evidence], tuple[ClueTrace, ...]]:
     truths = {clue.id: clue.test(report) for clue in pack.clues}
     evidence = {d.id: Evidence(score=d.prior) for d in pack.diagnoses.values()}
+    trace = []
     for clue in pack.clues:
         truth = truths[clue.id]
+        fired = []
         for effect in clue.effects:
             ev = evidence[effect.diagnosis]
             kind = effect.effect
             if truth is None:
-                if kind in ("supports", "required"):
+                if kind in (EffectKind.SUPPORTS, EffectKind.REQUIRED):
                     ev.not_stated.append(pack.unstated[(clue.id, effect.diagnosis)])  # rests on no stated fact
-            elif kind == "supports" and truth:
+                continue
+            if not fires(kind, truth):
+                continue
+            fired.append(FiredEffect(effect.diagnosis, kind, effect.weight, effect.reason))
+            if kind is EffectKind.SUPPORTS:
                 ev.score += effect.weight
                 ev.supporting.append(_outcome(clue, effect, report))
-            elif kind == "opposes" and truth:
+            elif kind is EffectKind.OPPOSES:
                 ev.score -= effect.weight
                 ev.opposing.append(_outcome(clue, effect, report))
-            elif (kind == "excludes" and truth) or (kind == "required" and not truth):
+            else:  # excludes (true) or required (false): out of the differential, and said why
                 ev.excluded = ev.excluded or f"{clue.statement} ({'stated' if truth else 'stated otherwise'}): {effect.reason}"
                 ev.opposing.append(_outcome(clue, effect, report))
+        trace.append(ClueTrace(clue.id, clue.statement, truth, tuple(fired)))
     if report.age_days is not None:
         for d in pack.diagnoses.values():
             if d.usual_age is None:
@@ -54,7 +68,7 @@ def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Ev
                 ev = evidence[d.id]
                 ev.score += pack.age_penalty
                 ev.opposing.append(
-                    ClueOutcome("age-outside-usual-range", f"Age outside the usual range ({d.usual_age_text})", "age",
+                    ClueOutcome("age-outside-usual-range", f"Age outside the usual range ({d.usual_age_text})", EffectKind.AGE,
                                 -pack.age_penalty, "Unusual, not impossible, at this age.", d.usual_age_sources)
                 )
-    return truths, evidence
+    return truths, evidence, tuple(trace)

@@ -16,8 +16,8 @@ import orjson
 from jsonschema import ValidationError
 
 from plugin import units
-from plugin.catalog import Catalog
 from plugin.errors import InputUnreadable, Issue, IssueType, Severity
+from plugin.knowledge.catalog import Catalog
 
 MAX_DEPTH = 32
 MAX_ISSUES = 100  # past this many, one more issue says how the list was cut: bounded work for hostile input

@@ -1,0 +1,58 @@
+"""The front door for the CLI, the HTTP API and library users: read -> decide -> write, each by its registry."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from plugin import paths, read
+from plugin.decide import DEFAULT_MAX_DIFFERENTIAL, decide
+from plugin.errors import InputInvalid, Issue, IssueType, Severity
+from plugin.knowledge.catalog import Catalog, load_catalog
+from plugin.model import Result
+from plugin.write import DEFAULT_SHAPE, Stamp, write
+from plugin.write.outcome import operation_outcome
+
+
+def load_knowledge(mappings_dir: Path | None = None, schemas_dir: Path | None = None) -> Catalog:
+    """Load and check every knowledge pack; raises PackInvalid naming file, path and reason."""
+    return load_catalog(mappings_dir or paths.MAPPINGS_DIR, schemas_dir or paths.SCHEMAS_DIR)
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def result_of(document: Any, knowledge: Catalog, max_items: int = DEFAULT_MAX_DIFFERENTIAL,
+              form: str = read.DEFAULT_FORM) -> Result:
+    """Read and decide one parsed document; raises InputInvalid listing every problem."""
+    return decide(read.read(document, knowledge, form), knowledge, max_items)
+
+
+def render(result: Result, shape: str = DEFAULT_SHAPE, new_id: Callable[[], str] = _uuid,
+           now: Callable[[], datetime] = _now) -> dict[str, Any]:
+    return write(result, shape, Stamp(new_id, now()))
+
+
+def evaluate(document: Any, knowledge: Catalog, shape: str = DEFAULT_SHAPE, *, max_items: int = DEFAULT_MAX_DIFFERENTIAL,
+             new_id: Callable[[], str] = _uuid, now: Callable[[], datetime] = _now) -> dict[str, Any]:
+    """FHIR R4 JSON for one parsed findings document; raises InputInvalid listing every problem."""
+    return render(result_of(document, knowledge, max_items), shape, new_id, now)
+
+
+def validate_document(document: Any, knowledge: Catalog, form: str = read.DEFAULT_FORM) -> dict[str, Any]:
+    """An OperationOutcome: every problem as an error issue, or one informational issue when valid."""
+    issues = read.problems(document, knowledge, form)
+    if not issues:
+        issues = [Issue(Severity.INFORMATION, IssueType.INFORMATIONAL, "The document is valid.")]
+    return operation_outcome(issues)
+
+
+__all__ = ["InputInvalid", "evaluate", "load_knowledge", "render", "result_of", "validate_document"]

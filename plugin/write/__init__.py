@@ -1,0 +1,47 @@
+"""Stage 3, write: a Result -> one output form. One registry, used alike by the engine, the HTTP routes and the CLI.
+
+Adding a form = one module with a function (Result, Stamp) -> JSON object, plus one entry in WRITERS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from plugin.model import Result
+from plugin.write.fhir_r4 import build_bundle, build_contained
+
+FHIR_R4 = "application/fhir+json; fhirVersion=4.0"
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What makes two runs over the same report differ: resource ids and the time. Injected, so tests can pin them."""
+
+    new_id: Callable[[], str]
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    name: str
+    description: str
+    media_type: str
+    write: Callable[[Result, Stamp], dict[str, Any]]
+
+
+WRITERS: dict[str, Writer] = {
+    w.name: w for w in (
+        Writer("bundle", "a FHIR R4 Bundle of type collection", FHIR_R4, lambda r, s: build_bundle(r, s.new_id, s.now)),
+        Writer("contained", "one FHIR R4 DiagnosticReport with everything else contained", FHIR_R4,
+               lambda r, s: build_contained(r, s.new_id, s.now)),
+    )
+}
+DEFAULT_SHAPE = "bundle"
+
+
+def write(result: Result, shape: str, stamp: Stamp) -> dict[str, Any]:
+    """The Result in the named form; the shape must be a key of WRITERS (the edges check it first)."""
+    return WRITERS[shape].write(result, stamp)
