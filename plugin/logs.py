@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -21,11 +22,11 @@ ALLOWED_KEYS = frozenset({
 })
 
 
-def _allow_list(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _allow_list(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
     return {k: v for k, v in event.items() if k in ALLOWED_KEYS}
 
 
-def _foreign_message_only(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _foreign_message_only(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
     """Third-party records keep their logger and level but lose formatted arguments (they may hold bound values)."""
     record = event.get("_record")
     if record is not None and not record.name.startswith("plugin"):

@@ -116,3 +116,11 @@ def test_the_import_graph_sees_the_stages() -> None:
     graph = import_graph()
     assert "plugin.decide.rank" in graph["plugin.engine"] or "plugin.decide" in graph["plugin.engine"]
     assert any(layer(t) == LAYERS["knowledge"] for t in graph["plugin.decide.rank"])
+
+
+def test_types_are_checked_strictly() -> None:
+    """`mypy plugin` with strict = true (pyproject.toml) finds nothing: the types are part of the design."""
+    from mypy import api
+
+    out, err, status = api.run(["--config-file", str(PACKAGE.parent / "pyproject.toml"), str(PACKAGE)])
+    assert status == 0, out + err

@@ -31,7 +31,8 @@ PACK_FILES = {
 
 
 def _load_schema(schemas_dir: Path, name: str) -> dict[str, Any]:
-    return json.loads((schemas_dir / name).read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads((schemas_dir / name).read_text(encoding="utf-8"))
+    return schema
 
 
 def _file_validators(schemas_dir: Path) -> dict[str, jsonschema.Draft202012Validator]:

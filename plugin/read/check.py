@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator, Mapping
 from datetime import date
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from jsonschema import ValidationError
@@ -103,7 +103,7 @@ def _join(base: str, name: str) -> str:
 
 
 def _message(err: ValidationError) -> str:
-    kw, want = err.validator, err.validator_value
+    kw, want = err.validator, cast(Any, err.validator_value)  # set for every error iter_errors yields
     if kw == "type":
         return f"Must be of JSON type {want}."
     if kw == "enum":

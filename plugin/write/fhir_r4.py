@@ -195,7 +195,7 @@ class _Builder:
         warnings = [operation_outcome(report.warnings, self.new_id())] if report.warnings else []
         results = [self.ref(fact_ids[f"finding:{f.id}"]) for f in report.facts if f.kind == "finding"]
         dr = self.diagnostic_report(report_id, results, differential + warnings)
-        device = {"resourceType": "Device", "id": self.new_id(), "deviceName": [{"name": t.DEVICE_NAME, "type": "manufacturer-name"}],
+        device: Json = {"resourceType": "Device", "id": self.new_id(), "deviceName": [{"name": t.DEVICE_NAME, "type": "manufacturer-name"}],
                   "version": [{"value": __version__}]}
         provenance = self.provenance([report_id] + [r["id"] for r in differential], device["id"])
         return [dr, *observations, *differential, *warnings, provenance, device]
