@@ -151,3 +151,16 @@ def test_lab_comparisons(mini: Catalog, result: dict[str, Any], comparison: dict
 
 def test_lab_not_reported_is_unknown(mini: Catalog) -> None:
     assert truth(mini, {"lab": {"test": "phosphate", "high": True}}, mini_doc()) is None
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [({"value": 3, "unit": "cm"}, True), ({"value": 2, "unit": "cm"}, False), ({"value": 25, "unit": "mm"}, True),
+     ({"value": 24, "unit": "mm"}, False)],
+    ids=["3cm", "2cm", "25mm", "24mm"],
+)
+def test_size_bounds_read_the_stated_unit(mini: Catalog, size: dict[str, Any], expected: bool) -> None:
+    """A lesion of 3 cm is 30 mm: a size clue with a 25 mm floor fires for it and not for 2 cm."""
+    doc = mini_doc()
+    doc["findings"][0]["size"] = size
+    assert truth(mini, {"finding": {"concept": "calcification", "size": {"min_mm": 25}}}, doc) is expected

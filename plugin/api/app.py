@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect
 
 from plugin import engine, logs
 from plugin.api import auth, openapi
-from plugin.api.body_limit import BodyLimit, BodyTooLarge
+from plugin.api.body_limit import BodyLimit  # the one place a body over the limit is answered (413)
 from plugin.api.request_body import Unacceptable
 from plugin.api.request_log import RequestLog
 from plugin.api.responses import outcome_response, problem
@@ -61,11 +61,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _install_handlers(app: FastAPI) -> None:
-    @app.exception_handler(BodyTooLarge)
-    async def too_large(request: Request, _: BodyTooLarge) -> Any:
-        limit = request.app.state.settings.max_body_bytes
-        return problem(413, IssueType.TOO_LONG, f"The request body is larger than {limit} bytes.", headers={"connection": "close"})
-
     @app.exception_handler(ClientDisconnect)
     async def client_gone(_: Request, __: ClientDisconnect) -> Any:
         # The client left before its body was complete: not a server fault; nobody reads this answer.

@@ -1,4 +1,8 @@
-"""ASGI middleware: refuse bodies over the configured size before reading them (413)."""
+"""ASGI middleware: refuse bodies over the configured size before reading them (413).
+
+The only place a body over the limit is answered: by its Content-Length before reading, or while streaming a body
+without one (the app's read raises BodyTooLarge, which reaches this middleware through the app).
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,25 @@ def test_narrative_escapes_text(mini: Catalog) -> None:
     doc["history"] = [{"id": "h1", "status": "present", "code": {"system": "http://snomed.info/sct", "code": "1", "display": "<b>x</b>"}}]
     div = evaluate(doc, mini)["entry"][0]["resource"]["text"]["div"]
     assert "<script>" not in div and "<b>x</b>" not in div
+
+
+def test_narrative_escapes_pack_text_that_reaches_it(tmp_path: Path) -> None:
+    """Markup in a clue's statement and a diagnosis's display (a pack author's text) reaches the XHTML only escaped."""
+    import shutil
+
+    from plugin import load_knowledge
+    from tests.conftest import MINI_PACKS
+
+    shutil.copytree(MINI_PACKS, tmp_path, dirs_exist_ok=True)
+    clues = tmp_path / "mini" / "clues.yaml"
+    clues.write_text(clues.read_text(encoding="utf-8").replace("statement: True bone", 'statement: "True <i>bone</i> & <script>x</script>"'),
+                     encoding="utf-8")
+    doc = mini_doc()
+    bundle = evaluate(doc, load_knowledge(tmp_path))
+    div = bundle["entry"][0]["resource"]["text"]["div"]
+    assert "True &lt;i&gt;bone&lt;/i&gt; &amp; &lt;script&gt;x&lt;/script&gt;" in div
+    assert "<script>" not in div and "<i>bone" not in div
+    ET.fromstring(div)  # still well-formed XHTML
 
 
 def test_published_definitions_are_current_and_valid_fhir(catalog: Catalog) -> None:
