@@ -132,14 +132,20 @@ def explain(file: Path) -> None:
         click.echo("  scores: " + ", ".join(f"{d} {s:g}" for d, s in sorted(section.trace["scores"].items(), key=lambda x: -x[1])))
         for d, why in section.excluded:
             click.echo(f"  excluded {d}: {why}")
+        for line in section.header:
+            click.echo(f"  check: {line}")
+        for caution in section.overriding:
+            click.echo(f"  OVERRIDING caution: {caution.headline} {caution.statement}")
         for c in section.candidates:
-            click.echo(f"{c.rank}. {c.display} [{c.diagnosis_id}] score {c.score:g} ({c.likelihood_display})")
+            label = c.likelihood_display + (f", {c.label_note}" if c.label_note else "")
+            click.echo(f"{c.rank}. {c.display} [{c.diagnosis_id}] score {c.score:g} ({label})")
             if c.next_step:
-                ns = c.next_step
-                click.echo(f"   next step: {ns.statement} — unknown here; separates it best from {', '.join(ns.neighbours)} "
-                           f"(separation {ns.separation:g})")
+                click.echo(f"   next step (its own work-up, open here): {c.next_step.statement}")
             for caution in c.cautions:
                 click.echo(f"   caution: {caution.statement}")
+        for q in section.questions:
+            click.echo(f"question: {q.statement} — unknown here; separates the leader best from {', '.join(q.neighbours)} "
+                       f"(separation {q.separation:g})")
 
 
 @main.command()

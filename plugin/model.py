@@ -143,6 +143,7 @@ class Caution:
     id: str
     statement: str
     sources: tuple[str, ...]
+    headline: str | None = None  # an overriding safety caution's header line
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +166,8 @@ class Candidate:
     sources: tuple[str, ...]
     pack_coding: Coding  # the diagnosis in its pack's code system
     group_coding: Coding
+    family: str | None = None  # the disease this diagnosis is a variant of (one entry per family)
+    label_note: str | None = None  # why the label is lower than the score alone would give
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,9 @@ class PackResult:
     clue_truths: Mapping[str, Truth]
     trace: Mapping[str, Any]
     clues: tuple[ClueTrace, ...] = ()
+    header: tuple[str, ...] = ()  # the data and scope checks the radiologist reads first
+    overriding: tuple[Caution, ...] = ()  # safety cautions that override the rest of the form
+    questions: tuple[NextStep, ...] = ()  # the open questions whose answers would most change the ranking
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,8 +48,8 @@ def test_explain_shows_three_valued_clues_and_why_the_next_step() -> None:
     assert "TRUE    painful-flare-ups" in run.output
     # the toes are not described: both the malformation and its absence stay unknown, neither counts
     assert "unknown great-toe-malformation:" in run.output and "unknown great-toes-normal:" in run.output
-    assert "next step: Examine and radiograph both feet" in run.output and "separates it best from" in run.output
-    assert "caution: FOP is possible" in run.output
+    assert "Examine and radiograph both feet" in run.output and "separates the leader best from" in run.output
+    assert "OVERRIDING caution: Possible FOP" in run.output
 
 
 def test_pack_check_passes_on_the_shipped_pack_and_lists_missing_codes() -> None:

@@ -5,9 +5,22 @@ from __future__ import annotations
 from plugin.decide.clues import evaluate
 from plugin.decide.rank import rank
 from plugin.knowledge.catalog import Catalog
+from plugin.knowledge.model import Pack
 from plugin.model import PackResult, Report, Result
 
 DEFAULT_MAX_DIFFERENTIAL = 5
+
+
+def data_checks(pack: Pack, report: Report) -> tuple[str, ...]:
+    """What the radiologist must know before reading the list: missing age, a patient outside the pack's population."""
+    checks = []
+    pop = pack.form.population
+    if report.age_days is None:
+        checks.append("Age not stated: diagnoses with a usual age were not weighed by age.")
+    elif pop and ((pop.max_days is not None and report.age_days >= pop.max_days)
+                  or (pop.min_days is not None and report.age_days < pop.min_days)):
+        checks.append(f"The patient is outside this pack's population ({pop.statement}): read the differential with care.")
+    return tuple(checks)
 
 
 def decide(report: Report, catalog: Catalog, max_items: int = DEFAULT_MAX_DIFFERENTIAL) -> Result:
@@ -25,10 +38,11 @@ def decide(report: Report, catalog: Catalog, max_items: int = DEFAULT_MAX_DIFFER
             )
             continue
         truths, evidence, trace = evaluate(pack, report)
-        candidates, excluded = rank(pack, report, truths, evidence, max_items)
+        candidates, excluded, overriding, questions = rank(pack, report, truths, evidence, max_items)
         scores = {"scores": {d: round(ev.score, 3) for d, ev in evidence.items()}}
         sections.append(
             PackResult(pack.id, pack.version, pack.title, pack.intended_use, True,
-                       f"In scope of '{pack.title}'.", tuple(candidates), tuple(excluded), truths, scores, trace)
+                       f"In scope of '{pack.title}'.", tuple(candidates), tuple(excluded), truths, scores, trace,
+                       header=data_checks(pack, report), overriding=overriding, questions=questions)
         )
     return Result(report, tuple(sections))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from plugin.decide.clues import Evidence
+from plugin.decide.next_steps import open_tests, own_step, separating
 from plugin.knowledge.icd10cm import codes_for
-from plugin.knowledge.model import Discriminator, Pack
+from plugin.knowledge.model import Pack
 from plugin.model import Candidate, Caution, Coding, Likelihood, NextStep, Report, Truth
 
 
@@ -17,59 +16,71 @@ def likelihood(pack: Pack, score: float) -> tuple[Likelihood, str]:
     return pack.likelihood[-1][1], pack.likelihood[-1][2]
 
 
+ORDER = list(Likelihood)  # negligible < low < moderate < high < certain
+
+
+def honest(pack: Pack, ev: Evidence, band: Likelihood) -> tuple[Likelihood, str | None]:
+    """A band above the pack's cap needs a specific finding for the diagnosis; a strong finding against caps it."""
+    rule = pack.form.labels
+    if ORDER.index(band) <= ORDER.index(rule.cap):
+        return band, None
+    if not any(o.weight >= rule.specific_weight for o in ev.supporting):
+        return rule.cap, "no specific finding for it"
+    against = [o for o in ev.opposing if o.weight >= rule.strong_against_weight]
+    if against:
+        return rule.cap, f"strong finding against: {against[0].statement.rstrip('.')}"
+    return band, None
+
+
+def _display(pack: Pack, band: Likelihood) -> str:
+    return next(display for _, code, display in pack.likelihood if code == band)
+
+
 def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[str, Evidence],
-         max_items: int) -> tuple[list[Candidate], list[tuple[str, str]]]:
+         max_items: int) -> tuple[list[Candidate], list[tuple[str, str]], tuple[Caution, ...], tuple[NextStep, ...]]:
+    """The differential (one entry per family of variants), the overriding cautions, and the footer's questions."""
     order = list(pack.diagnoses)  # file order breaks ties: deterministic
     excluded = [(d, ev.excluded) for d, ev in evidence.items() if ev.excluded]
     # Relevant = not excluded, at least one clue for it fired, and a score above the pack's floor.
     relevant = [d for d in order if not evidence[d].excluded and evidence[d].supporting and evidence[d].score >= pack.min_score]
     relevant.sort(key=lambda d: (-round(evidence[d].score, 6), order.index(d)))
-    shown = relevant[:max_items]
+    families: set[str] = set()
+    entries = []
+    for d in relevant:  # the best-scoring variant stands for its family: five places, five different ideas
+        family = pack.form.families.get(d, (d, ""))[0]
+        if family not in families:
+            families.add(family)
+            entries.append(d)
+    shown = entries[:max_items]
 
-    active_cautions = {c.id: c for c in pack.cautions if c.diagnosis in shown[: c.within_rank]}
-    forbidden = frozenset().union(*(c.avoid for c in active_cautions.values()))
-    # The tests still open for this report: none of their clues is stated either way, and no caution forbids them.
-    open_tests = [(d, [pack.signed[c] for c in d.resolves if pack.signed[c]]) for d in pack.discriminators
-                  if d.id not in forbidden and all(truths.get(c) is None for c in d.resolves)]
+    active = [c for c in pack.cautions if c.diagnosis in shown[: c.within_rank]
+              and (c.when is None or c.when(report) is True) and not (c.unless is not None and c.unless(report) is True)]
+    forbidden = frozenset().union(*(c.avoid for c in active))
+    tests = open_tests(pack, truths, forbidden)
+    questions = tuple(separating(tests, evidence, shown[0], shown, pack.next_step_neighbours)[:2]) if shown else ()
+    used = {q.discriminator_id for q in questions}
+    open_ids = {d.id for d, _ in tests}
+    overriding = tuple(Caution(c.id, c.statement, c.sources, c.headline) for c in active if c.overriding)
     candidates = []
     for position, dx_id in enumerate(shown, start=1):
         dx, ev = pack.diagnoses[dx_id], evidence[dx_id]
-        code, display = likelihood(pack, ev.score)
+        band, note = honest(pack, ev, likelihood(pack, ev.score)[0])
+        step = own_step(pack, dx_id, open_ids, used)
+        if step:
+            used.add(step.discriminator_id)
         candidates.append(
             Candidate(
                 rank=position, diagnosis_id=dx_id, display=dx.display, group_id=dx.group, group_display=pack.groups[dx.group],
-                codes=codes_for(dx, pack, report), score=round(ev.score, 3), likelihood=code, likelihood_display=display,
+                codes=codes_for(dx, pack, report), score=round(ev.score, 3), likelihood=band, likelihood_display=_display(pack, band),
                 supporting=tuple(sorted(ev.supporting, key=lambda o: -o.weight)),
                 opposing=tuple(sorted(ev.opposing, key=lambda o: -o.weight)),
                 not_stated=tuple(sorted(ev.not_stated, key=lambda o: -o.weight)),
-                next_step=next_step(open_tests, evidence, dx_id, shown, pack.next_step_neighbours),
-                cautions=tuple(Caution(c.id, c.statement, c.sources) for c in active_cautions.values() if c.diagnosis == dx_id),
+                next_step=step,
+                cautions=tuple(Caution(c.id, c.statement, c.sources) for c in active if c.diagnosis == dx_id and not c.overriding),
                 outside_pack=dx.outside_pack, sources=dx.sources,
                 pack_coding=Coding(pack.system("diagnosis"), dx_id, dx.display),
                 group_coding=Coding(pack.system("group"), dx.group, pack.groups[dx.group]),
+                family=pack.form.families[dx_id][1] if dx_id in pack.form.families else None, label_note=note,
             )
         )
-    return candidates, excluded
-
-
-def next_step(open_tests: list[tuple[Discriminator, list[Mapping[str, float]]]], evidence: dict[str, Evidence],
-              dx_id: str, shown: list[str], neighbours: int) -> NextStep | None:
-    """Among the tests still open here, the one that best separates dx from its closest neighbours.
-
-    Neighbours = the `neighbours` (pack scoring) diagnoses with the nearest scores. Separation = sum over them (weighted
-    1 / (1 + score gap)) of how far apart the test's clues would move the two diagnoses' scores.
-    """
-    pool = [n for n in shown if n != dx_id] or [n for n in evidence if n != dx_id and not evidence[n].excluded]
-    gap = {n: abs(evidence[dx_id].score - evidence[n].score) for n in pool}
-    nearest = tuple(sorted(pool, key=lambda n: (gap[n], pool.index(n)))[:neighbours])
-    closeness = [(n, 1.0 / (1.0 + gap[n])) for n in nearest]
-    best: tuple[float, NextStep] | None = None
-    for d, effects in open_tests:
-        separation = 0.0
-        for eff in effects:
-            own = eff.get(dx_id, 0.0)
-            for n, w in closeness:
-                separation += w * abs(own - eff.get(n, 0.0))
-        if separation > 0 and (best is None or separation > best[0] + 1e-9):
-            best = (separation, NextStep(d.id, d.statement, d.kind, nearest, round(separation, 3), d.sources))
-    return best[1] if best else None
+    return candidates, excluded, overriding, questions

@@ -13,9 +13,10 @@ from typing import Any
 from plugin import units
 from plugin.errors import PackInvalid
 from plugin.knowledge.checker import Checker
+from plugin.knowledge.form import build_form
 from plugin.knowledge.icd10cm import ICD10CM_TABLE, site_codes
 from plugin.knowledge.model import CautionRule, Clue, Diagnosis, Discriminator, Effect, Pack
-from plugin.knowledge.predicates import Vocabulary
+from plugin.knowledge.predicates import Test, Vocabulary
 from plugin.model import ClueOutcome, Coding, EffectKind, Likelihood
 
 Codes = dict[tuple[str, str], tuple[str, str]]  # (system, code) -> (kind, id)
@@ -36,7 +37,8 @@ def build_pack(folder: Path, raw: Mapping[str, Any]) -> Pack:
     _index(codes, check, base, "diagnosis", "diagnosis", raw["diagnoses"]["diagnoses"], "diagnoses.yaml", "diagnoses")
     clues = _clues(raw["clues"]["clues"], diagnoses, vocab, sources, man["scoring"]["next_step"], check)
     discriminators = _discriminators(raw["discriminators"]["discriminators"], {c.id for c in clues}, sources, check)
-    cautions = _cautions(raw["cautions"]["cautions"], diagnoses, {d.id for d in discriminators}, sources, check)
+    cautions = _cautions(raw["cautions"]["cautions"], diagnoses, {d.id for d in discriminators}, sources, vocab, check)
+    form = build_form(man, raw["diagnoses"], set(diagnoses), {d.id for d in discriminators}, check)
     scope = check.compile("pack.yaml", "scope.when", man["scope"]["when"], vocab)
     _verified(raw, check)
     if check.problems:
@@ -55,7 +57,7 @@ def build_pack(folder: Path, raw: Mapping[str, Any]) -> Pack:
         scope_concepts=frozenset(_named(man["scope"]["when"], "finding", "concept")),
         unstated={(c.id, e.diagnosis): ClueOutcome(c.id, c.statement, e.effect, e.weight, e.reason, c.sources)
                   for c in clues for e in c.effects},
-        next_step_neighbours=int(man["scoring"]["next_step"]["neighbours"]),
+        next_step_neighbours=int(man["scoring"]["next_step"]["neighbours"]), form=form,
     )
 
 
@@ -191,7 +193,7 @@ def _discriminators(items: list[Mapping[str, Any]], clue_ids: set[str], sources:
 
 
 def _cautions(items: list[Mapping[str, Any]], diagnoses: Mapping[str, Diagnosis], discriminator_ids: set[str],
-              sources: Mapping[str, Any], check: Checker) -> list[CautionRule]:
+              sources: Mapping[str, Any], vocab: Vocabulary, check: Checker) -> list[CautionRule]:
     check.unique("cautions.yaml", items, "cautions")
     for i, c in enumerate(items):
         if c["diagnosis"] not in diagnoses:
@@ -199,8 +201,15 @@ def _cautions(items: list[Mapping[str, Any]], diagnoses: Mapping[str, Diagnosis]
         for j, ref in enumerate(c.get("avoid_discriminators", [])):
             if ref not in discriminator_ids:
                 check.add("cautions.yaml", f"cautions[{i}].avoid_discriminators[{j}]", f"discriminator '{ref}' is not defined")
+        if c.get("overriding") and not c.get("headline"):
+            check.add("cautions.yaml", f"cautions[{i}]", "an overriding caution needs a headline for the header")
+
+    def test(i: int, c: Mapping[str, Any], key: str) -> Test | None:
+        return check.compile("cautions.yaml", f"cautions[{i}].{key}", c[key], vocab) if key in c else None
+
     return [CautionRule(c["id"], c["diagnosis"], c["statement"], c["within_rank"], frozenset(c.get("avoid_discriminators", [])),
-                        check.sources("cautions.yaml", f"cautions[{i}].source", c["source"], sources))
+                        check.sources("cautions.yaml", f"cautions[{i}].source", c["source"], sources),
+                        test(i, c, "when"), test(i, c, "unless"), bool(c.get("overriding", False)), c.get("headline"))
             for i, c in enumerate(items)]
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from plugin.knowledge.form import Form
 from plugin.knowledge.predicates import Test, Vocabulary
 from plugin.model import ClueOutcome, Coding, EffectKind, Likelihood
 
@@ -76,6 +77,10 @@ class CautionRule:
     within_rank: int
     avoid: frozenset[str]
     sources: tuple[str, ...]
+    when: Test | None = None  # its own evidence: shown only when true for the report
+    unless: Test | None = None  # shown only when this is not true
+    overriding: bool = False  # a safety caution for the header
+    headline: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +110,7 @@ class Pack:
     scope_concepts: frozenset[str]  # the concepts whose findings put a report in scope: the index lesion
     unstated: Mapping[tuple[str, str], ClueOutcome]  # (clue, diagnosis) -> the outcome listed when the clue is unknown
     next_step_neighbours: int  # how many closest competitors a next step should separate a diagnosis from
+    form: Form  # how the differential reads: families, own next steps, label rules, population
 
     def display(self, kind: str, ident: str) -> str:
         return self.displays.get((kind, ident), ident)

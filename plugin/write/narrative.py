@@ -1,86 +1,117 @@
-"""Stage 5a: the Result as text a radiologist reads at a glance: a one-line conclusion and an XHTML narrative.
+"""The Result as the radiologist reads it in 30 seconds: a header (data and scope checks, the one overriding safety
+caution), one line per diagnosis (likelihood, at most two findings for it, the key finding against it, its own next
+step), then at most two questions whose answers would most change the ranking, and short sources.
 
-No FHIR types here; every piece of text is escaped.
+The same form feeds the XHTML narrative, DiagnosticReport.conclusion and the RiskAssessment rationale. No FHIR types
+here; every piece of text is escaped for XHTML.
 """
 
 from __future__ import annotations
 
 from html import escape
 
-from plugin.model import Candidate, ClueOutcome, Result
+from plugin.model import Candidate, ClueOutcome, EffectKind, Likelihood, PackResult, Result
 
 LABEL = "Decision support, not a diagnosis"
+FOR_SHOWN = 2  # findings for a diagnosis on its line
+
+
+def name(c: Candidate) -> str:
+    """The entry's name: a variant is named with its disease, so five places show five different ideas."""
+    shown = f"{c.family}: {c.display}" if c.family and not c.display.startswith(c.family) else c.display
+    return f"outside this pack, consider {shown}" if c.outside_pack else shown
+
+
+def _statement(o: ClueOutcome) -> str:
+    return o.statement.rstrip(".")
+
+
+def key_against(c: Candidate) -> ClueOutcome | None:
+    """The finding that weighs most against it (an age outside the usual range only when nothing stated does)."""
+    stated = [o for o in c.opposing if o.effect is not EffectKind.AGE]
+    ranked = stated or list(c.opposing)
+    return ranked[0] if ranked else None
+
+
+def parts(c: Candidate) -> list[tuple[str, str]]:
+    """(heading, text) of one diagnosis's line, in reading order."""
+    out = [("", f"{name(c)} ({c.likelihood_display.lower()}" + (f"; {c.label_note}" if c.label_note else "") + ")")]
+    if c.supporting:
+        out.append(("For", "; ".join(_statement(o) for o in c.supporting[:FOR_SHOWN])))
+    against = key_against(c)
+    if against:
+        out.append(("Against", _statement(against)))
+    if c.next_step and c.likelihood is not Likelihood.NEGLIGIBLE:  # no work-up suggested for what is barely possible
+        out.append(("Next", c.next_step.statement.rstrip(".")))
+    out += [("Caution", first_sentence(caution.statement)) for caution in c.cautions]
+    return out
+
+
+def first_sentence(text: str) -> str:
+    """A caution's instruction on the diagnosis's line: its first sentence (the pack puts the instruction first)."""
+    return text.split(". ")[0].rstrip(".")
+
+
+def rationale(c: Candidate) -> str:
+    """One diagnosis's line as plain text, for RiskAssessment.prediction.rationale and Condition.note."""
+    return " ".join(f"{h}: {t}." if h else f"{t}." for h, t in parts(c)[1:]) or "No finding stated for it."
+
+
+def headline(section: PackResult) -> list[str]:
+    return list(section.header) + [c.headline or c.statement for c in section.overriding]
 
 
 def conclusion(result: Result) -> str:
+    """One line per diagnosis (<= 600 characters for five entries), after the header lines."""
     if not result.in_scope:
         return f"{LABEL}: no differential. " + " ".join(p.scope_reason for p in result.packs)
-    ranked = "; ".join(f"{c.rank}. {'outside this pack, consider ' if c.outside_pack else ''}{c.display} ({c.likelihood_display.lower()})"
-                       for c in result.candidates)
+    lines = [f"{LABEL}."] + [h for p in result.in_scope for h in headline(p)]
+    ranked = [f"{c.rank}. {name(c)} ({c.likelihood_display.lower()})" for c in result.candidates]
     if not ranked:
-        return f"{LABEL}: no diagnosis of the pack is supported by the stated findings."
-    return f"{LABEL}. Ranked differential: {ranked}."
+        return " ".join(lines + ["No diagnosis of the pack is supported by the stated findings."])
+    return "\n".join(lines + ranked)
 
 
-SHOWN = 6  # clues listed per heading; the rest are counted ("and N more")
+def _line(c: Candidate) -> str:
+    (_, head), *rest = parts(c)
+    body = "".join(f" <b>{escape(h)}:</b> {escape(t)}." for h, t in rest)
+    return f"<li><b>{escape(head)}</b>.{body}</li>"
 
 
-def _clues(title: str, items: tuple[ClueOutcome, ...], limit: int = SHOWN) -> str:
-    if not items:
-        return ""
-    lis = "".join(f"<li>{escape(o.statement)}</li>" for o in items[:limit])
-    more = f"<li>and {len(items) - limit} more</li>" if len(items) > limit else ""
-    return f"<p><b>{escape(title)}</b></p><ul>{lis}{more}</ul>"
+def short(source: str) -> str:
+    """'brief §2 [S8,S10] (zoning)' -> 'brief §2': a short reference; the pack's sources give the full citation."""
+    return source.split(" [")[0].split(" (")[0].split(",")[0].strip()
 
 
-def _candidate(c: Candidate) -> str:
-    head = f"<b>{escape(c.display)}</b> ({escape(c.likelihood_display)}; {escape(c.group_display)})"
-    if c.outside_pack:
-        head = f"Outside this pack, consider: {head}"
-    parts = [head, _clues("For:", c.supporting), _clues("Against:", c.opposing), _clues("Not stated:", c.not_stated, 4)]
-    if c.next_step:
-        parts.append(f"<p><b>Next step:</b> {escape(c.next_step.statement)}</p>")
-    for caution in c.cautions:
-        parts.append(f"<p><b>Caution:</b> {escape(caution.statement)}</p>")
-    shown = c.supporting[:SHOWN] + c.opposing[:SHOWN]
-    sources = sorted(set(c.sources) | {s for o in shown for s in o.sources})
-    parts.append(f"<p>Sources: {escape('; '.join(sources))}</p>")
-    return "<li>" + "".join(parts) + "</li>"
+def _sources(section: PackResult) -> str:
+    shown = [o for c in section.candidates for o in c.supporting[:FOR_SHOWN]]
+    shown += [a for c in section.candidates if (a := key_against(c))]
+    return "; ".join(sorted({short(s) for o in shown for s in o.sources}))
 
 
 def xhtml(result: Result) -> str:
     body = [f"<p><b>{LABEL}.</b></p>"]
-    for pack in result.packs:
-        if not pack.in_scope:
-            body.append(f"<p>{escape(pack.scope_reason)} No differential is given.</p>")
+    for section in result.packs:
+        if not section.in_scope:
+            body.append(f"<p>{escape(section.scope_reason)} No differential is given.</p>")
             continue
-        body.append(f"<p>Differential for {escape(pack.pack_title)}:</p>")
-        if pack.candidates:
-            body.append("<ol>" + "".join(_candidate(c) for c in pack.candidates) + "</ol>")
+        for line in section.header:
+            body.append(f"<p>{escape(line)}</p>")
+        for caution in section.overriding:
+            body.append(f"<p><b>Caution: {escape(caution.headline or caution.statement)}</b> {escape(caution.statement)}</p>")
+        if section.candidates:
+            body.append(f"<p>Differential ({escape(section.pack_title)}):</p>")
+            body.append("<ol>" + "".join(_line(c) for c in section.candidates) + "</ol>")
         else:
             body.append("<p>No diagnosis of this pack is supported by the stated findings.</p>")
+        if section.questions:
+            lis = "".join(f"<li>{escape(q.statement)}</li>" for q in section.questions)
+            body.append(f"<p><b>What would change the ranking most:</b></p><ul>{lis}</ul>")
+        if section.candidates:
+            body.append(f"<p>Sources: {escape(_sources(section))}.</p>")
     if result.report.warnings:
         lis = "".join(f"<li>{escape(w.path or '')}: {escape(w.message)}</li>" for w in result.report.warnings)
         body.append(f"<p><b>Not evaluated:</b></p><ul>{lis}</ul>")
-    footer = "; ".join(f"{p.pack_title}, knowledge pack {p.pack_id} {p.pack_version}. Intended use: {p.intended_use}"
-                       for p in result.packs)
-    body.append(f"<p><i>{escape(footer)}</i></p>")
+    footer = "; ".join(f"knowledge pack {p.pack_id} {p.pack_version}" for p in result.packs)
+    body.append(f"<p><i>{escape(footer)}.</i></p>")
     return '<div xmlns="http://www.w3.org/1999/xhtml">' + "".join(body) + "</div>"
-
-
-def _joined(items: tuple[ClueOutcome, ...]) -> str:
-    return "; ".join(o.statement.rstrip(".") for o in items)
-
-
-def rationale(c: Candidate) -> str:
-    """One paragraph for RiskAssessment.prediction.rationale and Condition.note."""
-    parts = [f"For: {_joined(c.supporting) or 'none stated'}."]
-    if c.opposing:
-        parts.append(f"Against: {_joined(c.opposing)}.")
-    if c.not_stated:
-        parts.append(f"Not stated: {_joined(c.not_stated[:4])}.")
-    if c.next_step:
-        parts.append(f"Next step: {c.next_step.statement.rstrip('.')}.")
-    for caution in c.cautions:
-        parts.append(f"Caution: {caution.statement}")
-    return " ".join(parts)

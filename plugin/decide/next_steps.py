@@ -1,0 +1,48 @@
+"""What to do next: the footer's questions (the open tests that best separate the leading diagnosis from its closest
+competitors) and each diagnosis's own next step (its pack-given work-up, never repeating a step shown elsewhere)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from plugin.decide.clues import Evidence
+from plugin.knowledge.model import Discriminator, Pack
+from plugin.model import NextStep, Truth
+
+OpenTest = tuple[Discriminator, list[Mapping[str, float]]]
+
+
+def open_tests(pack: Pack, truths: Mapping[str, Truth], forbidden: frozenset[str]) -> list[OpenTest]:
+    """The tests still open for this report: none of their clues is stated either way, and no caution forbids them."""
+    return [(d, [pack.signed[c] for c in d.resolves if pack.signed[c]]) for d in pack.discriminators
+            if d.id not in forbidden and all(truths.get(c) is None for c in d.resolves)]
+
+
+def separating(tests: Sequence[OpenTest], evidence: Mapping[str, Evidence], dx_id: str, shown: Sequence[str],
+               neighbours: int) -> list[NextStep]:
+    """The open tests that separate dx from its closest neighbours, best first (only those that separate at all).
+
+    Neighbours = the `neighbours` diagnoses with the nearest scores. Separation = sum over them (weighted
+    1 / (1 + score gap)) of how far apart the test's clues would move the two diagnoses' scores.
+    """
+    pool = [n for n in shown if n != dx_id] or [n for n in evidence if n != dx_id and not evidence[n].excluded]
+    gap = {n: abs(evidence[dx_id].score - evidence[n].score) for n in pool}
+    nearest = tuple(sorted(pool, key=lambda n: (gap[n], pool.index(n)))[:neighbours])
+    closeness = [(n, 1.0 / (1.0 + gap[n])) for n in nearest]
+    scored: list[tuple[float, int, NextStep]] = []
+    for index, (d, effects) in enumerate(tests):
+        separation = sum(w * abs(eff.get(dx_id, 0.0) - eff.get(n, 0.0)) for eff in effects for n, w in closeness)
+        if separation > 1e-9:
+            scored.append((separation, index, NextStep(d.id, d.statement, d.kind, nearest, round(separation, 3), d.sources)))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [step for _, _, step in scored]
+
+
+def own_step(pack: Pack, dx_id: str, open_ids: set[str], used: set[str]) -> NextStep | None:
+    """The diagnosis's own next step: the first of its pack-given steps still open here and not already shown."""
+    by_id = {d.id: d for d in pack.discriminators}
+    for ref in pack.form.own_steps.get(dx_id, ()):
+        if ref in open_ids and ref not in used:
+            d = by_id[ref]
+            return NextStep(d.id, d.statement, d.kind, (), 0.0, d.sources)
+    return None
