@@ -88,14 +88,15 @@ def evaluate(file: Path, shape: str) -> None:
 @main.command(name="validate")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def validate_cmd(file: Path) -> None:
-    """Print each problem of one findings document with its location; exit 1 when invalid."""
+    """Print each problem of one findings document with its location (and, when valid, each code no pack knows); exit 1 when invalid."""
     catalog = _catalog()
-    issues = validate.check(_read(file), catalog)
+    issues = service.document_issues(_read(file), catalog)
     for issue in issues:
-        click.echo(f"{issue.path or '(document)'}: [{issue.code}] {issue.message}")
-    if issues:
+        severity = "" if issue.severity == "error" else f"{issue.severity}: "
+        click.echo(f"{issue.path or '(document)'}: [{issue.code}] {severity}{issue.message}")
+    if any(i.severity == "error" for i in issues):
         sys.exit(1)
-    click.echo(f"{file}: valid")
+    click.echo(f"{file}: valid" + (f" ({len(issues)} warning(s))" if issues else ""))
 
 
 @main.command()

@@ -13,6 +13,7 @@ from plugin.catalog import Catalog, load_catalog
 from plugin.errors import InputInvalid, Issue, IssueType, Severity
 from plugin.fhir import build_bundle, build_contained, operation_outcome
 from plugin.model import Result
+from plugin.normalize import normalize
 
 Shape = Literal["bundle", "contained"]
 
@@ -42,11 +43,18 @@ def evaluate(document: Any, knowledge: Catalog, shape: Shape = "bundle", *, max_
     return render(pipeline.run(document, knowledge, max_items), knowledge, shape, new_id, now)
 
 
+def document_issues(document: Any, knowledge: Catalog) -> list[Issue]:
+    """Every error; or, for a document that would be evaluated, a warning for each code no loaded pack knows
+    (inside a known code system: the code is kept, never evaluated), exactly as evaluation reports it."""
+    return validate.check(document, knowledge) or list(normalize(document, knowledge).warnings)
+
+
 def validate_document(document: Any, knowledge: Catalog) -> dict[str, Any]:
-    """An OperationOutcome: every problem as an error issue, or one informational issue when valid."""
-    issues = validate.check(document, knowledge)
-    if not issues:
-        issues = [Issue(Severity.INFORMATION, IssueType.INFORMATIONAL, "The document is valid.")]
+    """An OperationOutcome: every problem as an error issue; or, when valid, one informational issue then the warnings."""
+    issues = document_issues(document, knowledge)
+    if not any(i.severity == Severity.ERROR for i in issues):
+        note = f" {len(issues)} warning(s) follow." if issues else ""
+        issues = [Issue(Severity.INFORMATION, IssueType.INFORMATIONAL, "The document is valid." + note), *issues]
     return operation_outcome(issues)
 
 
