@@ -14,7 +14,7 @@ from plugin.catalog import Catalog
 from plugin.harness import Summary
 
 FORMAT = "rad-ddx-harness-run/1"
-FIGURES = ("top1", "top3", "mrr", "top3_acceptable")
+FIGURES = {"top1": "top-1", "top3": "top-3", "mrr": "MRR", "top3_acceptable": "top-3 entries acceptable"}
 NOT_SHOWN = "not shown"
 
 
@@ -109,7 +109,7 @@ def _packs(versions: dict[str, str]) -> str:
 def as_text(diff: dict[str, Any], baseline: str) -> list[str]:
     """The comparison as the tables the command line prints."""
     lines = [f"What moved since {baseline} (packs {_packs(diff['packs']['before'])} -> {_packs(diff['packs']['now'])}):", ""]
-    lines += table([["figure", "before", "now"]] + [[f["figure"], figure_text(f["figure"], f["before"]), figure_text(f["figure"], f["now"])]
+    lines += table([["figure", "before", "now"]] + [[FIGURES[f["figure"]], figure_text(f["figure"], f["before"]), figure_text(f["figure"], f["now"])]
                                                     for f in diff["figures"]])
     sections = [
         ("Expected diagnosis rose", "rose"), ("Expected diagnosis fell", "fell"),

@@ -14,7 +14,7 @@ from typing import Any
 import matplotlib
 
 from plugin.authoring import analysis, charts
-from plugin.authoring.compare import NOT_SHOWN, figure_text
+from plugin.authoring.compare import FIGURES, NOT_SHOWN, figure_text
 from plugin.authoring.coverage import CATEGORIES, coverage
 from plugin.catalog import Catalog
 from plugin.harness import Summary
@@ -59,7 +59,7 @@ def _rank(rank: int | None) -> str:
 
 def _moved(diff: dict[str, Any], baseline: str) -> str:
     out = [f'<section id="moved"><h2>What moved since {escape(baseline)}</h2>']
-    out.append(_table(["figure", "before", "now"], [[f["figure"], figure_text(f["figure"], f["before"]), figure_text(f["figure"], f["now"])]
+    out.append(_table(["figure", "before", "now"], [[FIGURES[f["figure"]], figure_text(f["figure"], f["before"]), figure_text(f["figure"], f["now"])]
                                                     for f in diff["figures"]]))
     if not diff["moved"]:
         out.append('<p class="good">Nothing moved: every sample ranks and labels its diagnoses as before.</p>')
