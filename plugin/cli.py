@@ -1,4 +1,4 @@
-"""The ddx command line: harness, evaluate, validate, explain, serve, pack check."""
+"""The ddx command line: harness (with --save / --compare / --html), evaluate, validate, explain, serve, pack check / coverage."""
 
 from __future__ import annotations
 
@@ -44,13 +44,35 @@ def main() -> None:
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def harness(folder: Path, fmt: str) -> None:
+@click.option("--save", "save_to", type=click.Path(dir_okay=False, path_type=Path), help="Keep this run as JSON, for a later --compare.")
+@click.option("--compare", "compare_with", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Show what moved since the run kept in this file (--save).")
+@click.option("--html", "html_to", type=click.Path(dir_okay=False, path_type=Path), help="Write the author's report: one self-contained HTML file.")
+def harness(folder: Path, fmt: str, save_to: Path | None, compare_with: Path | None, html_to: Path | None) -> None:
     """Run every sample report in FOLDER against its expected differential; exit 1 on an error, an out-of-scope report given
     a differential, a sample ranking its expected diagnosis worse than its reviewed expected_rank, or (no expected_rank)
     outside the top 3."""
+    from plugin.authoring import compare
+
+    try:
+        baseline = compare.load(compare_with) if compare_with else None
+    except ValueError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
     catalog = _catalog()
     summary = harness_mod.run(folder, catalog, get_settings().max_differential)
     data = summary.as_json()
+    run = compare.snapshot(summary, catalog)
+    diff = compare.compare(baseline, run) if baseline else None
+    if diff is not None:
+        data["compare"] = diff
+    if save_to:
+        compare.save(save_to, run)
+    if html_to:
+        from plugin.authoring import report_html
+
+        report_html.write(html_to, summary, catalog, folder.name or str(folder), diff, str(compare_with))
+        click.echo(f"report written to {html_to}", err=True)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
     else:
@@ -71,6 +93,8 @@ def harness(folder: Path, fmt: str) -> None:
         click.echo(f"\nreports {s['reports']}  top-1 {s['top1']:.1%}  top-3 {s['top3']:.1%}  MRR {s['mrr']:.3f}  "
                    f"top-3 entries acceptable {s['top3_acceptable']:.0%}  out-of-scope clean: {'yes' if s['out_of_scope_clean'] else 'NO'}  "
                    f"known misses {s['known_misses']}  {'PASSED' if s['passed'] else 'FAILED'}")
+        if diff is not None:
+            click.echo("\n" + "\n".join(compare.as_text(diff, str(compare_with))))
     sys.exit(0 if data["summary"]["passed"] else 1)
 
 
@@ -94,14 +118,15 @@ def evaluate(file: Path, shape: str) -> None:
 @main.command(name="validate")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def validate_cmd(file: Path) -> None:
-    """Print each problem of one findings document with its location; exit 1 when invalid."""
+    """Print each problem of one findings document with its location (and, when valid, each code no pack knows); exit 1 when invalid."""
     catalog = _catalog()
-    issues = read.problems(_read(file), catalog)
+    issues = engine.document_issues(_read(file), catalog)
     for issue in issues:
-        click.echo(f"{issue.path or '(document)'}: [{issue.code}] {issue.message}")
-    if issues:
+        severity = "" if issue.severity == "error" else f"{issue.severity}: "
+        click.echo(f"{issue.path or '(document)'}: [{issue.code}] {severity}{issue.message}")
+    if any(i.severity == "error" for i in issues):
         sys.exit(1)
-    click.echo(f"{file}: valid")
+    click.echo(f"{file}: valid" + (f" ({len(issues)} warning(s))" if issues else ""))
 
 
 @main.command()
@@ -178,6 +203,18 @@ def check(path: Path | None) -> None:
     for p in problems:
         click.echo(f"ERROR {p}", err=True)
     sys.exit(1 if problems else 0)
+
+
+@pack.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def coverage(folder: Path, fmt: str) -> None:
+    """What no sample report in FOLDER ever uses or fires: concepts, attribute values, sites, labs, clues, next steps."""
+    from plugin.authoring.coverage import as_text, coverage
+
+    catalog = _catalog()
+    report = coverage(harness_mod.run(folder, catalog, get_settings().max_differential), catalog)
+    click.echo(json.dumps(report, indent=2) if fmt == "json" else "\n".join(as_text(report)))
 
 
 @pack.command()

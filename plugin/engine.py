@@ -47,12 +47,19 @@ def evaluate(document: Any, knowledge: Catalog, shape: str = DEFAULT_SHAPE, *, m
     return render(result_of(document, knowledge, max_items), shape, new_id, now)
 
 
+def document_issues(document: Any, knowledge: Catalog, form: str = read.DEFAULT_FORM) -> list[Issue]:
+    """Every error; or, for a document that would be evaluated, a warning for each code no loaded pack knows
+    (inside a known code system: the code is kept, never evaluated), exactly as evaluation reports it."""
+    return read.problems(document, knowledge, form) or list(read.READERS[form].to_report(document, knowledge).warnings)
+
+
 def validate_document(document: Any, knowledge: Catalog, form: str = read.DEFAULT_FORM) -> dict[str, Any]:
-    """An OperationOutcome: every problem as an error issue, or one informational issue when valid."""
-    issues = read.problems(document, knowledge, form)
-    if not issues:
-        issues = [Issue(Severity.INFORMATION, IssueType.INFORMATIONAL, "The document is valid.")]
+    """An OperationOutcome: every problem as an error issue; or, when valid, one informational issue then the warnings."""
+    issues = document_issues(document, knowledge, form)
+    if not any(i.severity == Severity.ERROR for i in issues):
+        note = f" {len(issues)} warning(s) follow." if issues else ""
+        issues = [Issue(Severity.INFORMATION, IssueType.INFORMATIONAL, "The document is valid." + note), *issues]
     return operation_outcome(issues)
 
 
-__all__ = ["InputInvalid", "evaluate", "load_knowledge", "render", "result_of", "validate_document"]
+__all__ = ["InputInvalid", "document_issues", "evaluate", "load_knowledge", "render", "result_of", "validate_document"]

@@ -33,8 +33,8 @@ async def evaluate(request: Request, catalog: CatalogDep, settings: SettingsDep,
 
 
 @router.post("/validate", response_class=FhirResponse, openapi_extra=body_doc(),
-             responses=responses_doc(200, "An OperationOutcome: error issues when invalid, one informational issue when valid.",
-                                     "OperationOutcome"))
+             responses=responses_doc(200, "An OperationOutcome: error issues when invalid; when valid, one informational issue, then a warning "
+                                     "for each code no loaded pack knows.", "OperationOutcome"))
 async def validate(request: Request, catalog: CatalogDep) -> FhirResponse:
     """Check one findings document without evaluating it."""
     form, document = await read_json(request)
