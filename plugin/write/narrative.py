@@ -98,7 +98,7 @@ def xhtml(result: Result) -> str:
         for line in section.header:
             body.append(f"<p>{escape(line)}</p>")
         for caution in section.overriding:
-            body.append(f"<p><b>Caution: {escape(caution.headline or caution.statement)}</b> {escape(caution.statement)}</p>")
+            body.append(f"<p><b>Caution:</b> {escape(caution.statement)}</p>")  # the conclusion carries the headline
         if section.candidates:
             body.append(f"<p>Differential ({escape(section.pack_title)}):</p>")
             body.append("<ol>" + "".join(_line(c) for c in section.candidates) + "</ol>")
