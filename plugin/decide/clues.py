@@ -25,6 +25,16 @@ def _outcome(clue: Clue, effect: Effect, report: Report) -> ClueOutcome:
     return ClueOutcome(clue.id, clue.statement, effect.effect, effect.weight, effect.reason, clue.sources, facts + labs)
 
 
+def age_to_check(report: Report, onset_of: frozenset[str]) -> tuple[float | None, bool]:
+    """(age in days, is it the age at onset): usual ages are ages at onset, so a stated onset of the disease wins."""
+    if report.age_days is None:
+        return None, False
+    onsets = [f.onset_days for c in sorted(onset_of) for f in report.by_concept.get(c, ()) if f.present and f.onset_days is not None]
+    if onsets:
+        return max(0.0, report.age_days - max(onsets)), True
+    return report.age_days, False
+
+
 def fires(effect: EffectKind, truth: Truth) -> bool:
     """Whether an effect applies: supports / opposes / excludes when the clue is true, required when it is false."""
     if effect is EffectKind.REQUIRED:
@@ -59,16 +69,17 @@ def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Ev
                 ev.excluded = ev.excluded or f"{clue.statement} ({'stated' if truth else 'stated otherwise'}): {effect.reason}"
                 ev.opposing.append(_outcome(clue, effect, report))
         trace.append(ClueTrace(clue.id, clue.statement, truth, tuple(fired)))
-    if report.age_days is not None:
-        for d in pack.diagnoses.values():
-            if d.usual_age is None:
-                continue
-            low, high = d.usual_age
-            if (low is not None and report.age_days < low) or (high is not None and report.age_days >= high):
-                ev = evidence[d.id]
-                ev.score += pack.age_penalty
-                ev.opposing.append(
-                    ClueOutcome("age-outside-usual-range", f"Age outside the usual range ({d.usual_age_text})", EffectKind.AGE,
-                                -pack.age_penalty, "Unusual, not impossible, at this age.", d.usual_age_sources)
-                )
+    for d in pack.diagnoses.values():
+        age, at_onset = age_to_check(report, d.usual_age_onset_of)
+        if d.usual_age is None or age is None:
+            continue
+        low, high = d.usual_age
+        if (low is not None and age < low) or (high is not None and age >= high):
+            ev = evidence[d.id]
+            ev.score += pack.age_penalty
+            what = "Age at onset" if at_onset else "Age"
+            ev.opposing.append(
+                ClueOutcome("age-outside-usual-range", f"{what} outside the usual range ({d.usual_age_text})", EffectKind.AGE,
+                            -pack.age_penalty, "Unusual, not impossible, at this age.", d.usual_age_sources)
+            )
     return truths, evidence, tuple(trace)

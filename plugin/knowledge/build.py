@@ -136,6 +136,9 @@ def _diagnoses(folder: Path, dia: Mapping[str, Any], priors: Mapping[str, float]
         age = d.get("usual_age")
         if age:
             check.sources("diagnoses.yaml", f"{here}.usual_age.source", age["source"], sources)
+            for j, concept in enumerate(age.get("onset_of", [])):
+                if vocab.concepts.get(concept) != "history":
+                    check.add("diagnoses.yaml", f"{here}.usual_age.onset_of[{j}]", f"'{concept}' is not a history concept")
         rng = age["range"] if age else {}
         diagnoses[d["id"]] = Diagnosis(
             id=d["id"], display=d["display"], group=d["group"], frequency=d["frequency"],
@@ -143,6 +146,7 @@ def _diagnoses(folder: Path, dia: Mapping[str, Any], priors: Mapping[str, float]
             usual_age=(_days(rng.get("min")), _days(rng.get("max"))) if age else None,
             usual_age_text=_range_text(rng) if age else None,
             usual_age_sources=tuple(age["source"]) if age else (),
+            usual_age_onset_of=frozenset(age.get("onset_of", [])) if age else frozenset(),
             codes=tuple(Coding(c["system"], c["code"], c["display"]) for c in d.get("codes", [])),
             missing_standard_code=d.get("missing_standard_code"),
             outside_pack=bool(d.get("outside_pack", False)),

@@ -33,6 +33,7 @@ class Diagnosis:
     usual_age: tuple[float | None, float | None] | None  # days
     usual_age_text: str | None
     usual_age_sources: tuple[str, ...]
+    usual_age_onset_of: frozenset[str]  # concepts whose stated onset gives the age at onset to check instead
     codes: tuple[Coding, ...]
     missing_standard_code: str | None
     outside_pack: bool
