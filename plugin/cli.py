@@ -47,8 +47,10 @@ def main() -> None:
 @click.option("--save", "save_to", type=click.Path(dir_okay=False, path_type=Path), help="Keep this run as JSON, for a later --compare.")
 @click.option("--compare", "compare_with", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Show what moved since the run kept in this file (--save).")
+@click.option("--calibration", is_flag=True, help="Print the likelihood bands' calibration and the Brier score (use on held-out reports).")
 @click.option("--html", "html_to", type=click.Path(dir_okay=False, path_type=Path), help="Write the author's report: one self-contained HTML file.")
-def harness(folder: Path, fmt: str, save_to: Path | None, compare_with: Path | None, html_to: Path | None) -> None:
+def harness(folder: Path, fmt: str, calibration: bool, save_to: Path | None, compare_with: Path | None,
+            html_to: Path | None) -> None:
     """Run every sample report in FOLDER against its expected differential; exit 1 on an error, an out-of-scope report given
     a differential, a sample ranking its expected diagnosis worse than its reviewed expected_rank, or (no expected_rank)
     outside the top 3."""
@@ -62,6 +64,10 @@ def harness(folder: Path, fmt: str, save_to: Path | None, compare_with: Path | N
     catalog = _catalog()
     summary = harness_mod.run(folder, catalog, get_settings().max_differential)
     data = summary.as_json()
+    if calibration:
+        from plugin.authoring.posterior import report
+
+        data["calibration"] = report(summary, catalog)
     run = compare.snapshot(summary, catalog)
     diff = compare.compare(baseline, run) if baseline else None
     if diff is not None:
@@ -95,6 +101,16 @@ def harness(folder: Path, fmt: str, save_to: Path | None, compare_with: Path | N
                    f"known misses {s['known_misses']}  {'PASSED' if s['passed'] else 'FAILED'}")
         if diff is not None:
             click.echo("\n" + "\n".join(compare.as_text(diff, str(compare_with))))
+    if calibration and fmt != "json":
+        cal = data["calibration"]
+        click.echo("\nlikelihood band   stated        shown  expected  observed  95 % interval")
+        for b in cal["bands"]:
+            stated = f"{b['stated'][0]:.0%}-{b['stated'][1]:.0%}" if b["stated"] else "not stated"
+            seen = f"{b['observed']:.0%}" if b["observed"] is not None else "-"
+            ci = f"{b['interval95'][0]:.0%}-{b['interval95'][1]:.0%}" if b["interval95"] else "-"
+            click.echo(f"  {b['display']:<15} {stated:<13} {b['shown']:>5} {b['expected']:>9}  {seen:>8}  {ci}")
+        click.echo(f"Brier score over {cal['reports']} reports: {cal['brier']}; show probabilities: "
+                   f"{'yes' if cal['show_probabilities'] else 'no'} ({cal['why']})")
     sys.exit(0 if data["summary"]["passed"] else 1)
 
 
