@@ -42,9 +42,15 @@ def parts(c: Candidate) -> list[tuple[str, str]]:
     if against:
         out.append(("Against", _statement(against)))
     if c.next_step and c.likelihood is not Likelihood.NEGLIGIBLE:  # no work-up suggested for what is barely possible
-        out.append(("Next", c.next_step.statement.rstrip(".")))
+        out.append(("Next", action(c.next_step.statement)))
     out += [("Caution", first_sentence(caution.statement)) for caution in c.cautions]
     return out
+
+
+def action(step: str) -> str:
+    """A step's action on the diagnosis's line: the pack writes 'action - what it shows'; the why is in the footer's
+    questions and in `ddx explain`."""
+    return step.split(" - ")[0].rstrip(".")
 
 
 def first_sentence(text: str) -> str:
@@ -100,7 +106,7 @@ def xhtml(result: Result) -> str:
         for caution in section.overriding:
             body.append(f"<p><b>Caution:</b> {escape(caution.statement)}</p>")  # the conclusion carries the headline
         if section.candidates:
-            body.append(f"<p>Differential ({escape(section.pack_title)}):</p>")
+            body.append("<p>Differential:</p>")
             body.append("<ol>" + "".join(_line(c) for c in section.candidates) + "</ol>")
         else:
             body.append("<p>No diagnosis of this pack is supported by the stated findings.</p>")
@@ -108,10 +114,10 @@ def xhtml(result: Result) -> str:
             lis = "".join(f"<li>{escape(q.statement)}</li>" for q in section.questions)
             body.append(f"<p><b>What would change the ranking most:</b></p><ul>{lis}</ul>")
         if section.candidates:
-            body.append(f"<p>Sources: {escape(_sources(section))}.</p>")
+            body.append(f"<p>Sources ({escape(section.pack_id)} {escape(section.pack_version)}): {escape(_sources(section))}.</p>")
     if result.report.warnings:
         lis = "".join(f"<li>{escape(w.path or '')}: {escape(w.message)}</li>" for w in result.report.warnings)
         body.append(f"<p><b>Not evaluated:</b></p><ul>{lis}</ul>")
-    footer = "; ".join(f"knowledge pack {p.pack_id} {p.pack_version}" for p in result.packs)
-    body.append(f"<p><i>{escape(footer)}.</i></p>")
+    if not result.in_scope:
+        body.append("<p><i>" + escape("; ".join(f"knowledge pack {p.pack_id} {p.pack_version}" for p in result.packs)) + ".</i></p>")
     return '<div xmlns="http://www.w3.org/1999/xhtml">' + "".join(body) + "</div>"
