@@ -143,6 +143,7 @@ class Caution:
     id: str
     statement: str
     sources: tuple[str, ...]
+    forbids: tuple[str, ...] = ()  # next steps (discriminator ids) it forbids: an overriding safety caution when not empty
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,8 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
                 opposing=tuple(sorted(ev.opposing, key=lambda o: -o.weight)),
                 not_stated=tuple(sorted(ev.not_stated, key=lambda o: -o.weight)),
                 next_step=next_step(open_tests, evidence, dx_id, shown, pack.next_step_neighbours),
-                cautions=tuple(Caution(c.id, c.statement, c.sources) for c in active_cautions.values() if c.diagnosis == dx_id),
+                cautions=tuple(Caution(c.id, c.statement, c.sources, tuple(sorted(c.avoid)))
+                               for c in active_cautions.values() if c.diagnosis == dx_id),
                 outside_pack=dx.outside_pack, sources=dx.sources,
                 pack_coding=Coding(pack.system("diagnosis"), dx_id, dx.display),
                 group_coding=Coding(pack.system("group"), dx.group, pack.groups[dx.group]),
