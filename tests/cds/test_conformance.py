@@ -212,3 +212,14 @@ def test_every_sample_card_conforms(tmp_path: Path) -> None:
             response = client.post(SERVICE, json=request)
             assert response.status_code == 200, (path, response.text)
             assert response_problems(response.json()) == [], path
+
+
+def test_with_authentication_on_every_cds_endpoint_requires_it(tmp_path: Path) -> None:
+    key = "k3y-" + "0123456789abcdef" * 2
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'a.sqlite3'}", auth_mode="api-key", api_keys=[key])
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        calls = [("GET", "/cds-services", None), ("POST", SERVICE, cds_request("045-hftc-hip-fluid-levels")),
+                 ("POST", f"{SERVICE}/feedback", {"feedback": []}), ("GET", f"{SERVICE}/feedback/summary", None)]
+        for method, path, body in calls:
+            assert client.request(method, path, json=body).status_code == 401, path
+            assert client.request(method, path, json=body, headers={"X-API-Key": key}).status_code in (200, 400), path
