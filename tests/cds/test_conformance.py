@@ -223,3 +223,15 @@ def test_with_authentication_on_every_cds_endpoint_requires_it(tmp_path: Path) -
         for method, path, body in calls:
             assert client.request(method, path, json=body).status_code == 401, path
             assert client.request(method, path, json=body, headers={"X-API-Key": key}).status_code in (200, 400), path
+
+
+def test_no_request_text_or_identifier_is_logged(cds: TestClient, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    request = cds_request("045-hftc-hip-fluid-levels", "hook-SECRET-7f3a", userId="Practitioner/SECRET-user", patientId="SECRET-patient")
+    card = cds.post(SERVICE, json=request).json()["cards"][0]
+    feedback = {"feedback": [{"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-12-01T10:06:00Z",
+                              "overrideReason": {"userComment": "SECRET comment"}}]}
+    assert cds.post(f"{SERVICE}/feedback", json=feedback).status_code == 200
+    logged = capfd.readouterr().err + capfd.readouterr().out + caplog.text
+    assert "/feedback" in logged, "the requests were logged"
+    for secret in ("SECRET", card["uuid"], "hook-SECRET-7f3a"):
+        assert secret not in logged
