@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, select, text
 from plugin.api.app import create_app
 from plugin.settings import Settings
 from plugin.store import schema
+from tests.cds.conformance import schema_errors
 from tests.cds.databases import KINDS, database_url
 from tests.cds.test_conformance import SERVICE, cds_request
 from tests.conftest import ROOT
@@ -56,6 +57,7 @@ def overridden(card: dict[str, Any], reason: int | None = 0, comment: str | None
 def test_every_entry_is_stored_against_its_card(client: TestClient, db_url: str) -> None:
     card, other = issue(client), issue(client, "045-hftc-hip-fluid-levels", "h-2")
     body = {"feedback": [accepted(card), overridden(other), overridden(other, None, None)]}
+    assert schema_errors("feedback", body) == []
     response = client.post(f"{SERVICE}/feedback", json=body)
     assert response.status_code == 200, response.text
     engine = create_engine(db_url)
