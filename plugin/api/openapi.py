@@ -129,6 +129,11 @@ def install(app: FastAPI) -> None:
                     schema = media.get("schema", {})
                     if "$ref" in schema:  # FastAPI adds the response class's own type beside our $ref
                         media["schema"] = {"$ref": schema["$ref"]}
+        services = [pack.id for pack in app.state.catalog.packs]
+        for operation in (op for path in doc["paths"].values() for op in path.values()):
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "service_id" and parameter["in"] == "path":  # the CDS services: one per pack
+                    parameter["schema"] = {"type": "string", "enum": services, "title": "CDS service id"}
         schemas |= inline_defs(copy.deepcopy(dict(app.state.catalog.findings_schema)), "FindingsReport")
         schemas |= {"OperationOutcome": OPERATION_OUTCOME, "Bundle": BUNDLE, "FhirResource": FHIR_RESOURCE}
         app.openapi_schema = doc
