@@ -242,3 +242,35 @@ def publish(out: Path | None) -> None:
 
     for path in write_icd10cm_tables(get_settings().mappings_dir) + write(_catalog(), out or OUT_DIR):
         click.echo(str(path))
+
+
+@main.group()
+def feedback() -> None:
+    """Radiologists' feedback on the CDS cards, read from the database DDX_DATABASE_URL names (no server needed)."""
+
+
+@feedback.command(name="summary")
+@click.option("--service", default=None, help="Only this CDS service (knowledge pack id); default: all.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def feedback_summary(service: str | None, fmt: str) -> None:
+    """Accepted and overridden counts per diagnosis and per clue, with the override reasons."""
+    from plugin.store import db
+    from plugin.store.feedback import summary
+
+    engine = db.open_database(get_settings().database_url)
+    try:
+        data = summary(engine, service)
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    f = data["feedback"]
+    click.echo(f"cards issued {data['cards']}  feedback: accepted {f['accepted']}  overridden {f['overridden']}")
+    for title, key in (("per diagnosis", "diagnoses"), ("per clue", "clues")):
+        click.echo(f"\n{title}:")
+        for item in data[key]:
+            name = f"{item['id']} ({item['display']})" if "display" in item else item["id"]
+            click.echo(f"  {name}: accepted {item['accepted']}  overridden {item['overridden']}")
+            for r in item["overrideReasons"]:
+                click.echo(f"      override reason: {r['reason']} x{r['count']}")

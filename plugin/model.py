@@ -144,6 +144,7 @@ class Caution:
     statement: str
     sources: tuple[str, ...]
     headline: str | None = None  # an overriding safety caution's header line
+    forbids: tuple[str, ...] = ()  # next steps (discriminator ids) it forbids: an overriding safety caution when not empty
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -10,6 +11,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plugin import paths
+
+DEFAULT_DATABASE_URL = f"sqlite:///{paths.ROOT / 'var' / 'rad-ddx.sqlite3'}"
 
 
 class Settings(BaseSettings):
@@ -23,6 +26,9 @@ class Settings(BaseSettings):
     schemas_dir: Path = Field(paths.SCHEMAS_DIR, description="Folder holding the JSON Schemas.")
     public_url: str = Field("http://127.0.0.1:8000", description="The service's public base URL (CDS Hooks JWT audience).")
     cors_origins: list[str] = Field(default_factory=list, description="Browser origins allowed by CORS (JSON list).")
+    database_url: str = Field(DEFAULT_DATABASE_URL, min_length=1,
+                              description="SQLAlchemy URL of the database (issued CDS cards, feedback, seen JWT ids): a SQLite file "
+                                          "by default, postgresql+psycopg://... at scale (shared by every worker and replica).")
 
     # --- authentication (enforced by plugin/api/auth.py; off unless auth_mode says otherwise) ---
     auth_mode: Literal["none", "jwt", "api-key"] = Field("none", description="none, jwt (CDS Hooks client JWTs) or api-key.")
@@ -32,7 +38,6 @@ class Settings(BaseSettings):
                                             description='jwt mode: public keys, a JWK Set {"keys": [...]} or an object of JWKs by kid.')
     jwt_jku_allowlist: list[str] = Field(default_factory=list, description="jwt mode: exact https URLs a token's jku may name.")
     jwt_max_age_seconds: int = Field(300, ge=10, le=3600, description="jwt mode: longest accepted token lifetime (exp - iat).")
-    jti_store_path: Path | None = Field(None, description="jwt mode: SQLite file of seen jti values, shared by all workers.")
 
     @model_validator(mode="after")
     def _auth_is_usable(self) -> Settings:
@@ -47,8 +52,10 @@ class Settings(BaseSettings):
                 raise ValueError("DDX_AUTH_MODE=jwt needs DDX_JWT_ISSUERS (a JSON list of the allowed iss values)")
             if not (self.jwt_public_keys or self.jwt_jku_allowlist):
                 raise ValueError("DDX_AUTH_MODE=jwt needs DDX_JWT_PUBLIC_KEYS (a JWK Set) or DDX_JWT_JKU_ALLOWLIST")
-            if self.jti_store_path is None:
-                raise ValueError("DDX_AUTH_MODE=jwt needs DDX_JTI_STORE_PATH (SQLite file for jti replay protection)")
+        if "DDX_JTI_STORE_PATH" in os.environ:
+            raise ValueError("DDX_JTI_STORE_PATH is no longer read: seen jti values are kept in the database DDX_DATABASE_URL names")
+        if self.database_url.split(":", 1)[0].split("+", 1)[0] not in ("sqlite", "postgresql"):
+            raise ValueError("DDX_DATABASE_URL: only sqlite:///FILE or postgresql+psycopg://... URLs are supported")
         if bad := [u for u in self.jwt_jku_allowlist if not u.startswith("https://")]:
             raise ValueError(f"DDX_JWT_JKU_ALLOWLIST: only https URLs are allowed, not {bad}")
         return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_reports"
 MINI_PACKS = Path(__file__).parent / "data" / "packs"
 MINI_CONCEPT = "https://rad-ddx.org/fhir/CodeSystem/mini-concept"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every Settings() of the session (and every server it starts) uses a throw-away SQLite file, never the default one."""
+    previous = os.environ.get("DDX_DATABASE_URL")
+    os.environ["DDX_DATABASE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('db') / 'ddx.sqlite3'}"
+    yield
+    if previous is None:
+        del os.environ["DDX_DATABASE_URL"]
+    else:
+        os.environ["DDX_DATABASE_URL"] = previous
 
 
 @pytest.fixture(scope="session")

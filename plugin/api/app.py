@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -19,9 +20,10 @@ from plugin.api.body_limit import BodyLimit  # the one place a body over the lim
 from plugin.api.request_body import Unacceptable
 from plugin.api.request_log import RequestLog
 from plugin.api.responses import outcome_response, problem
-from plugin.api.routes import evaluate, knowledge
+from plugin.api.routes import cds, evaluate, knowledge
 from plugin.errors import InputInvalid, InputUnreadable, Issue, IssueType, Severity
 from plugin.settings import Settings, get_settings
+from plugin.store import db
 from plugin.version import __version__
 
 log = logs.get("plugin.api")
@@ -34,9 +36,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.catalog = engine.load_knowledge(settings.mappings_dir, settings.schemas_dir)
+        await run_in_threadpool(db.migrate, app.state.db)
         log.info("knowledge loaded", pack_version=app.state.catalog.version, packs=len(app.state.catalog.packs))
         yield
         log.info("shutting down")
+        app.state.db.dispose()
 
     app = FastAPI(
         title="rad-ddx", version=__version__, lifespan=lifespan,
@@ -45,10 +49,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.catalog = None
+    app.state.db = db.make_engine(settings.database_url)  # no connection yet; the schema is migrated in lifespan
     app.include_router(evaluate.router)
     app.include_router(knowledge.router)
+    app.include_router(cds.router)
     openapi.install(app)
-    auth.install(app, settings)  # innermost middleware: refusals are logged by RequestLog with their request id
+    auth.install(app, settings, app.state.db)  # innermost middleware: refusals are logged by RequestLog with their request id
     _install_handlers(app)
 
     # Outermost last: RequestLog -> CORS -> BodyLimit -> Authenticate (added by auth.install) -> routes.

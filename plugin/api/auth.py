@@ -7,8 +7,8 @@ jwt      CDS Hooks 2.0 "Trusting CDS Clients": `Authorization: Bearer <JWT>` on 
          jku is refused without a request; `jwk`, `x5u`, `x5c` headers are never used. Claims iss, aud, exp, iat, jti are
          required; aud (string or array) must name DDX_PUBLIC_URL or DDX_PUBLIC_URL + the path called; exp - iat <=
          DDX_JWT_MAX_AGE_SECONDS; iat/nbf not in the future, exp not past (LEEWAY seconds of clock skew); iss in
-         DDX_JWT_ISSUERS; each (iss, jti) accepted once, remembered in the SQLite file DDX_JTI_STORE_PATH that all workers
-         share. `sub` and `tenant` are whatever the client sends (kept in request.state.auth, never logged).
+         DDX_JWT_ISSUERS; each (iss, jti) accepted once, remembered in the database DDX_DATABASE_URL that every
+         worker and replica shares (plugin/store/jti.py). `sub` and `tenant` are whatever the client sends (kept in request.state.auth, never logged).
 api-key  a static key as `Authorization: Bearer <key>` or `X-API-Key: <key>`; only SHA-256 digests of DDX_API_KEYS
          are kept, compared with hmac.compare_digest.
 
@@ -31,17 +31,15 @@ import asyncio
 import hashlib
 import hmac
 import json
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import closing
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 from fastapi import FastAPI
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
@@ -49,6 +47,7 @@ from plugin import logs
 from plugin.api.responses import problem
 from plugin.errors import IssueType
 from plugin.settings import Settings
+from plugin.store.jti import JtiStore
 
 log = logs.get("plugin.api.auth")
 
@@ -143,32 +142,6 @@ def key_set(obj: Any, strict: bool = True) -> dict[str, PublicKey]:
     return out
 
 
-class JtiStore:
-    """Seen (iss, jti) pairs in one SQLite file, shared by every worker process; expired rows are purged on insert."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(path, timeout=10.0, isolation_level=None)) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS seen_jti (id TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID")
-            db.execute("CREATE INDEX IF NOT EXISTS seen_jti_expires ON seen_jti (expires)")
-
-    def first_use(self, issuer: str, jti: str, expires: int) -> bool:
-        """True if this (issuer, jti) was not seen before (and is now remembered until `expires`)."""
-        key = hashlib.sha256(f"{issuer}\x00{jti}".encode()).hexdigest()
-        with closing(sqlite3.connect(self.path, timeout=10.0, isolation_level=None)) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute("DELETE FROM seen_jti WHERE expires < ?", (int(time.time()),))
-                db.execute("INSERT INTO seen_jti (id, expires) VALUES (?, ?)", (key, expires))
-            except sqlite3.IntegrityError:
-                db.execute("ROLLBACK")
-                return False
-            db.execute("COMMIT")
-            return True
-
-
 class JwksCache:
     """Key sets fetched from allow-listed jku URLs only. `fetch` (url → parsed JSON) and `transport` are injectable."""
 
@@ -219,7 +192,7 @@ def bearer(headers: Headers) -> str | None:
 class Guard:
     """Decides per request: the authenticated principal (a dict), or Refused."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, database: Engine) -> None:
         self.mode = settings.auth_mode
         self.key_digests = [hashlib.sha256(k.get_secret_value().encode()).digest() for k in settings.api_keys]
         self.issuers = frozenset(settings.jwt_issuers)
@@ -227,7 +200,7 @@ class Guard:
         self.jwks = JwksCache(settings.jwt_jku_allowlist)
         self.max_age = settings.jwt_max_age_seconds
         self.audience = settings.public_url.rstrip("/")
-        self.jti = JtiStore(settings.jti_store_path) if self.mode == "jwt" and settings.jti_store_path else None
+        self.jti = JtiStore(database) if self.mode == "jwt" else None
 
     async def check(self, headers: Headers, path: str) -> dict[str, Any]:
         if self.mode == "api-key":
@@ -271,7 +244,7 @@ class Guard:
         issuer, jti, exp = claims["iss"], claims["jti"], claims["exp"]
         if issuer not in self.issuers:
             raise Refused("issuer", "The token's issuer is not allowed to use this service.", status=403)
-        assert self.jti is not None  # jwt mode without a store is refused by Settings
+        assert self.jti is not None  # jwt mode always has one
         if not await run_in_threadpool(self.jti.first_use, issuer, jti, int(exp) + LEEWAY):
             raise Refused("replay", "The token has already been used (jti); send a new one with every request.")
         return {"mode": "jwt", "iss": issuer, "sub": claims.get("sub"), "tenant": claims.get("tenant")}
@@ -314,13 +287,13 @@ class Authenticate:
         await self.app(scope, receive, send)
 
 
-def install(app: FastAPI, settings: Settings) -> None:
+def install(app: FastAPI, settings: Settings, database: Engine) -> None:
     """Guard the app as configured (nothing when auth_mode is none). Call before adding the request-log middleware,
     so refusals are logged with their request id. Raises ValueError on unusable key material."""
     app.state.auth = None
     if settings.auth_mode == "none":
         return
-    guard = app.state.auth = Guard(settings)
+    guard = app.state.auth = Guard(settings, database)
     app.add_middleware(Authenticate, guard=guard)
 
     jwt_mode = settings.auth_mode == "jwt"

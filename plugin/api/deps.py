@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 
 from plugin.knowledge.catalog import Catalog
 from plugin.settings import Settings
@@ -20,3 +21,10 @@ async def get_app_settings(request: Request) -> Settings:
 
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+async def get_database(request: Request) -> Engine:
+    return request.app.state.db  # type: ignore[no-any-return]
+
+
+DatabaseDep = Annotated[Engine, Depends(get_database)]

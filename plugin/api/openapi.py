@@ -31,14 +31,40 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def body_doc() -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": _ref("FindingsReport")}}}}
+def body_doc(schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema or _ref("FindingsReport")}}}}
 
 
-def responses_doc(ok: int, description: str, kind: str | None = None, extra: tuple[int, ...] = ()) -> dict[int | str, Any]:
+_TEXT = {"type": "string", "minLength": 1}
+CDS_REQUEST = {  # CDS Hooks 2.0 "Calling a CDS Service", with this hook's context
+    "type": "object", "required": ["hook", "hookInstance", "context"],
+    "properties": {
+        "hook": {"const": "org.rad-ddx.diagnosticreport-review"}, "hookInstance": _TEXT, "fhirServer": _TEXT,
+        "fhirAuthorization": {"type": "object"}, "prefetch": {"type": "object"},
+        "context": {"type": "object", "required": ["userId", "findings"],
+                    "properties": {"userId": _TEXT, "patientId": _TEXT, "findings": _ref("FindingsReport")}},
+    },
+}
+CDS_FEEDBACK = {  # CDS Hooks 2.0 "Feedback"
+    "type": "object", "required": ["feedback"],
+    "properties": {"feedback": {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["card", "outcome", "outcomeTimestamp"],
+        "properties": {
+            "card": _TEXT, "outcome": {"enum": ["accepted", "overridden"]}, "outcomeTimestamp": {"type": "string"},
+            "acceptedSuggestions": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}},
+            "overrideReason": {"type": "object", "properties": {
+                "reason": {"type": "object", "required": ["system", "code"],
+                           "properties": {"system": {"type": "string"}, "code": {"type": "string"}, "display": {"type": "string"}}},
+                "userComment": {"type": "string"}}},
+        }}}},
+}
+
+
+def responses_doc(ok: int, description: str, kind: str | None = None, extra: tuple[int, ...] = (),
+                  post: bool = False) -> dict[int | str, Any]:
     ok_content = {FHIR_JSON: {"schema": _ref(kind)}} if kind else {"application/json": {"schema": {"type": "object"}}}
     out: dict[int | str, Any] = {ok: {"description": description, "content": ok_content}}
-    statuses = ERROR_STATUSES if kind else {s: ERROR_STATUSES[s] for s in GET_STATUSES}
+    statuses = ERROR_STATUSES if kind or post else {s: ERROR_STATUSES[s] for s in GET_STATUSES}
     for status, text in statuses.items():
         out[status] = {"description": text, "content": {FHIR_JSON: {"schema": _ref("OperationOutcome")}}}
     for status in extra:
@@ -96,11 +122,18 @@ def install(app: FastAPI) -> None:
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
         for operation in (op for path in doc["paths"].values() for op in path.values()):
+            if "HTTPValidationError" in json.dumps(operation.get("responses", {}).get("422", {})):
+                del operation["responses"]["422"]  # FastAPI's guess for path parameters; a bad one is answered 400 here
             for response in operation.get("responses", {}).values():
                 for media in response.get("content", {}).values():
                     schema = media.get("schema", {})
                     if "$ref" in schema:  # FastAPI adds the response class's own type beside our $ref
                         media["schema"] = {"$ref": schema["$ref"]}
+        services = [pack.id for pack in app.state.catalog.packs]
+        for operation in (op for path in doc["paths"].values() for op in path.values()):
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "service_id" and parameter["in"] == "path":  # the CDS services: one per pack
+                    parameter["schema"] = {"type": "string", "enum": services, "title": "CDS service id"}
         schemas |= inline_defs(copy.deepcopy(dict(app.state.catalog.findings_schema)), "FindingsReport")
         schemas |= {"OperationOutcome": OPERATION_OUTCOME, "Bundle": BUNDLE, "FhirResource": FHIR_RESOURCE}
         app.openapi_schema = doc

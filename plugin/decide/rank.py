@@ -60,7 +60,7 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
     questions = tuple(separating(tests, evidence, shown[0], shown, pack.next_step_neighbours)[:2]) if shown else ()
     used = {q.discriminator_id for q in questions}
     open_ids = {d.id for d, _ in tests}
-    overriding = tuple(Caution(c.id, c.statement, c.sources, c.headline) for c in active if c.overriding)
+    overriding = tuple(Caution(c.id, c.statement, c.sources, c.headline, tuple(sorted(c.avoid))) for c in active if c.overriding)
     candidates = []
     for position, dx_id in enumerate(shown, start=1):
         dx, ev = pack.diagnoses[dx_id], evidence[dx_id]
@@ -76,7 +76,8 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
                 opposing=tuple(sorted(ev.opposing, key=lambda o: -o.weight)),
                 not_stated=tuple(sorted(ev.not_stated, key=lambda o: -o.weight)),
                 next_step=step,
-                cautions=tuple(Caution(c.id, c.statement, c.sources) for c in active if c.diagnosis == dx_id and not c.overriding),
+                cautions=tuple(Caution(c.id, c.statement, c.sources, forbids=tuple(sorted(c.avoid)))
+                               for c in active if c.diagnosis == dx_id and not c.overriding),
                 outside_pack=dx.outside_pack, sources=dx.sources,
                 pack_coding=Coding(pack.system("diagnosis"), dx_id, dx.display),
                 group_coding=Coding(pack.system("group"), dx.group, pack.groups[dx.group]),

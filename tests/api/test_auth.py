@@ -75,7 +75,7 @@ def signed(header: dict[str, Any] | None = None, **claims: Any) -> str:
 def jwt_settings(tmp_path: Path, **changes: Any) -> Settings:
     values: dict[str, Any] = {
         "mappings_dir": MINI_PACKS, "public_url": AUD, "auth_mode": "jwt", "jwt_issuers": [ISS],
-        "jwt_public_keys": PUBLIC_KEYS, "jwt_jku_allowlist": [JKU], "jti_store_path": tmp_path / "jti.sqlite",
+        "jwt_public_keys": PUBLIC_KEYS, "jwt_jku_allowlist": [JKU], "database_url": f"sqlite:///{tmp_path / 'ddx.sqlite3'}",
     }
     return Settings(**(values | changes))
 
@@ -332,8 +332,8 @@ def test_tokens_and_keys_never_logged(tmp_path: Path, capfd: pytest.CaptureFixtu
 
 @pytest.mark.parametrize(("changes", "message"), [
     ({"auth_mode": "jwt"}, "DDX_JWT_ISSUERS"),
-    ({"auth_mode": "jwt", "jwt_issuers": [ISS], "jti_store_path": "x.sqlite"}, "DDX_JWT_PUBLIC_KEYS"),
-    ({"auth_mode": "jwt", "jwt_issuers": [ISS], "jwt_public_keys": PUBLIC_KEYS}, "DDX_JTI_STORE_PATH"),
+    ({"auth_mode": "jwt", "jwt_issuers": [ISS]}, "DDX_JWT_PUBLIC_KEYS"),
+    ({"database_url": "mysql://db.example/ddx"}, "DDX_DATABASE_URL"),
     ({"jwt_jku_allowlist": ["http://ehr.example/jwks"]}, "only https"),
     ({"auth_mode": "api-key"}, "DDX_API_KEYS"),
     ({"auth_mode": "api-key", "api_keys": ["short-secret"]}, "at least 16"),
@@ -373,7 +373,7 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setenv("DDX_JWT_PUBLIC_KEYS", json.dumps(PUBLIC_KEYS))
     monkeypatch.setenv("DDX_JWT_JKU_ALLOWLIST", json.dumps([JKU]))
     monkeypatch.setenv("DDX_JWT_MAX_AGE_SECONDS", "120")
-    monkeypatch.setenv("DDX_JTI_STORE_PATH", str(tmp_path / "jti.sqlite"))
+    monkeypatch.setenv("DDX_DATABASE_URL", f"sqlite:///{tmp_path / 'ddx.sqlite3'}")
     monkeypatch.setenv("DDX_API_KEYS", json.dumps([API_KEY]))
     settings = Settings(mappings_dir=MINI_PACKS, public_url=AUD)
     assert (settings.auth_mode, settings.jwt_max_age_seconds, settings.jwt_issuers) == ("jwt", 120, [ISS])
@@ -381,3 +381,18 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
     with TestClient(create_app(settings)) as c:
         assert evaluate(c, token()).status_code == 200
         assert_login(evaluate(c, token(exp=int(time.time()) + 200)))  # 200 s > DDX_JWT_MAX_AGE_SECONDS
+
+
+def test_the_replaced_jti_store_path_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """DDX_JTI_STORE_PATH was replaced by DDX_DATABASE_URL: a deployment still setting it is stopped, not silently ignored."""
+    monkeypatch.setenv("DDX_JTI_STORE_PATH", str(tmp_path / "jti.sqlite"))
+    with pytest.raises(ValidationError, match="DDX_DATABASE_URL"):
+        Settings()
+
+
+def test_a_replayed_token_is_refused_by_another_app_on_the_same_database(tmp_path: Path) -> None:
+    """Two apps (as two workers or replicas would be) on one database share the seen jti values."""
+    tok = token()
+    with TestClient(create_app(jwt_settings(tmp_path))) as one, TestClient(create_app(jwt_settings(tmp_path))) as other:
+        assert evaluate(one, tok).status_code == 200
+        assert_login(evaluate(other, tok))

@@ -1,0 +1,1 @@
+"""CDS Hooks: conformance, feedback storage on SQLite and PostgreSQL, durability and the shared replay store."""
