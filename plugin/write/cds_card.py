@@ -38,8 +38,12 @@ def md(text: str) -> str:
 
 def _line(c: Candidate) -> str:
     """One diagnosis's line of the radiologist's form (narrative.parts), markdown-escaped."""
-    (_, head), *rest = narrative.parts(c)
-    return f"{c.rank}. **{md(head)}**" + "".join(f" **{md(h)}:** {md(t)}." for h, t in rest)
+    _, *rest = narrative.parts(c)
+    family = f"{md(c.family)}: " if c.family and not c.display.startswith(c.family) else ""
+    outside = "outside this pack, consider " if c.outside_pack else ""
+    note = f"; {md(c.label_note)}" if c.label_note else ""
+    head = f"{c.rank}. {outside}{family}**{md(c.display)}** ({md(c.likelihood_display.lower())}{note})."
+    return head + "".join(f" **{md(h)}:** {md(t)}." for h, t in rest)
 
 
 def card_markdown(result: Result) -> str:

@@ -26,6 +26,9 @@ HOOK = "org.rad-ddx.diagnosticreport-review"
 OUTCOME = "application/fhir+json; fhirVersion=4.0"
 
 
+PACK_VERSION = load_knowledge().packs[0].version
+
+
 def cds_request(sample: str, hook_instance: str = "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", **context: Any) -> dict[str, Any]:
     return {"hook": HOOK, "hookInstance": hook_instance,
             "context": {"userId": "Practitioner/example", "patientId": "1288992", "findings": load_sample(sample)} | context}
@@ -108,7 +111,7 @@ def test_a_card_per_in_scope_report(cds: TestClient, sample: str, indicator: str
     [card] = body["cards"]
     assert card["indicator"] == indicator
     assert card["summary"].startswith("Differential: ") and len(card["summary"]) < 140
-    assert card["source"]["label"].endswith("(knowledge pack soft-tissue-calcification 0.1.0)")
+    assert card["source"]["label"].endswith(f"(knowledge pack soft-tissue-calcification {PACK_VERSION})")
     assert card["selectionBehavior"] == "at-most-one"
     [suggestion] = card["suggestions"]
     assert suggestion["label"] == "Add the differential to the report"

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 
+from plugin import load_knowledge  # noqa: E402
 from plugin.api.app import create_app
 from plugin.settings import Settings
 from plugin.store import schema
@@ -22,6 +23,8 @@ from tests.cds.conformance import schema_errors
 from tests.cds.databases import KINDS, database_url
 from tests.cds.test_conformance import SERVICE, cds_request
 from tests.conftest import ROOT
+
+PACK_VERSION = load_knowledge().packs[0].version
 
 
 @pytest.fixture(params=KINDS)
@@ -77,8 +80,8 @@ def test_every_entry_is_stored_against_its_card(client: TestClient, db_url: str)
         other["overrideReasons"][0]["code"], other["overrideReasons"][0]["display"], "Known FOP, already genotyped.")
     assert rows[2]["reason_code"] is None and rows[2]["user_comment"] is None
     assert rows[0]["outcome_timestamp"].isoformat().startswith("2026-12-01T10:05:31")
-    assert {c["uuid"]: (c["hook_instance"], c["pack_version"]) for c in cards} == {card["uuid"]: ("h-1", "0.1.0"),
-                                                                                  other["uuid"]: ("h-2", "0.1.0")}
+    assert {c["uuid"]: (c["hook_instance"], c["pack_version"]) for c in cards} == {card["uuid"]: ("h-1", PACK_VERSION),
+                                                                                  other["uuid"]: ("h-2", PACK_VERSION)}
     ranked = sorted((d["rank"], d["display"]) for d in diagnoses)
     assert [d for _, d in ranked] == [line.split("**")[1].replace("\\", "") for line in card["detail"].splitlines() if line[:1].isdigit()]
     assert clues, "the clues behind each diagnosis are kept"
