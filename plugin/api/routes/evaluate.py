@@ -29,7 +29,7 @@ async def evaluate(request: Request, catalog: CatalogDep, settings: SettingsDep,
     form, document = await read_json(request)
     result = engine.result_of(document, catalog, settings.max_differential, form)
     request.state.log = {"candidates": len(result.candidates), "in_scope": bool(result.in_scope)}
-    return FhirResponse(orjson.dumps(engine.render(result, shape)))
+    return FhirResponse(orjson.dumps(engine.render(result, shape, endpoint=settings.public_url)))
 
 
 @router.post("/validate", response_class=FhirResponse, openapi_extra=body_doc(),
