@@ -72,7 +72,11 @@ def _item_name(sample: Path, shape: str) -> str:
 
 
 SAMPLE_PATHS = _sample_paths()
-ITEM_NAMES = [_item_name(p, shape) for p in SAMPLE_PATHS for shape in SHAPES] + [INVALID_DOCUMENT_ITEM]
+# Every sample also as FHIR input (`ddx convert --to fhir-input`): the input form is checked like the outputs.
+FHIR_INPUT = "fhir-input"
+EXPECTED_ROOT_TYPE[FHIR_INPUT] = "Bundle"
+ITEM_NAMES = ([_item_name(p, shape) for p in SAMPLE_PATHS for shape in (*SHAPES, FHIR_INPUT)]
+              + [INVALID_DOCUMENT_ITEM])
 
 
 def _expected_paths(resource, validator: str) -> list[str]:
@@ -115,6 +119,7 @@ def _require_validators() -> None:
 def fhir_outputs():
     """{item name: FHIR JSON} built with the plugin's public API, and {item name: build error}."""
     from plugin import evaluate, load_knowledge, validate_document
+    from plugin.read.fhir_convert import to_fhir_input
 
     knowledge, load_error = None, None
     try:
@@ -138,9 +143,10 @@ def fhir_outputs():
         try:
             document = json.loads(sample.read_text(encoding="utf-8"))
         except Exception:  # noqa: BLE001
-            for shape in SHAPES:
+            for shape in (*SHAPES, FHIR_INPUT):
                 build_errors[_item_name(sample, shape)] = traceback.format_exc()
             continue
+        build(_item_name(sample, FHIR_INPUT), lambda d=document: to_fhir_input(d, knowledge.attribute_codings))
         for shape in SHAPES:
             build(
                 _item_name(sample, shape),

@@ -13,6 +13,7 @@ from typing import Any
 from plugin.model import Result
 from plugin.write.fhir_exchange import build_message, build_transaction
 from plugin.write.fhir_r4 import build_bundle, build_contained
+from plugin.write.fhir_r5 import to_r5
 
 FHIR_R4 = "application/fhir+json; fhirVersion=4.0"
 
@@ -48,6 +49,9 @@ WRITERS: dict[str, Writer] = {
 DEFAULT_SHAPE = "bundle"
 
 
-def write(result: Result, shape: str, stamp: Stamp) -> dict[str, Any]:
-    """The Result in the named form; the shape must be a key of WRITERS (the edges check it first)."""
-    return WRITERS[shape].write(result, stamp)
+FHIR_VERSIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"4.0": lambda out: out, "5.0": to_r5}
+
+
+def write(result: Result, shape: str, stamp: Stamp, fhir_version: str = "4.0") -> dict[str, Any]:
+    """The Result in the named form and FHIR version; shape and version are keys of WRITERS and FHIR_VERSIONS."""
+    return FHIR_VERSIONS[fhir_version](WRITERS[shape].write(result, stamp))
