@@ -123,3 +123,20 @@ def test_cli_convert_then_evaluate(tmp_path: Path) -> None:
     assert codes[0] == codes[1]
     assert CliRunner().invoke(main, ["validate", str(file)]).exit_code == 0
     assert terms.LOINC_AGE["code"] in run.output
+
+
+@pytest.mark.parametrize("bundle", [
+    {"resourceType": "Bundle", "type": "collection", "entry": 3},
+    {"resourceType": "Bundle", "type": "collection", "entry": [1, {"resource": 2}, {"resource": {"resourceType": 5}}]},
+    {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
+        "resourceType": "Observation", "id": 7, "category": 1, "code": {"coding": [{"system": "http://radlex.org", "code": 1}]},
+        "component": [1, {"code": 2}], "partOf": "x", "note": [1], "valueBoolean": True, "effectiveDateTime": 3}}]},
+    {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
+        "resourceType": "Observation", "category": [{"coding": [{"system": terms.OBS_CATEGORY, "code": "laboratory"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2000-8"}]}, "valueQuantity": {"value": True, "unit": 1},
+        "referenceRange": [1], "interpretation": {"x": 1}}}]},
+    [], "text", None,
+])
+def test_malformed_bundles_are_problems_never_crashes(bundle: Any, catalog: Catalog) -> None:
+    issues = fhir_input.check(bundle, catalog)
+    assert issues and all(i.path for i in issues)

@@ -28,6 +28,11 @@ VALUE_OF = {(t.RADLEX, t.PRESENT["code"]): "present", (t.RADLEX, t.ABSENT["code"
 CHANGE_OF = {(c["system"], c["code"]): trend for trend, c in t.CHANGE_RADLEX.items()}
 
 
+def _list(x: Any) -> list[Any]:
+    """A FHIR array, or nothing when the element is not an array (the mapped document's checks then say what is missing)."""
+    return x if isinstance(x, list) else []
+
+
 def _warn(message: str, path: str) -> Issue:
     return Issue(Severity.WARNING, IssueType.NOT_SUPPORTED, message, path)
 
@@ -55,11 +60,11 @@ def _pick(cc: Any, catalog: Catalog, kinds: tuple[str, ...]) -> Json | None:
 
 
 def _category(resource: Mapping[str, Any]) -> set[str]:
-    return {c["code"] for cat in resource.get("category", []) or [] for c in _codings(cat) if c["system"] == t.OBS_CATEGORY}
+    return {c["code"] for cat in _list(resource.get("category")) for c in _codings(cat) if c["system"] == t.OBS_CATEGORY}
 
 
 def _qty(q: Any, units: set[str] | None = None) -> Json | None:
-    if not isinstance(q, Mapping) or not isinstance(q.get("value"), int | float):
+    if not isinstance(q, Mapping) or not isinstance(q.get("value"), int | float) or isinstance(q.get("value"), bool):
         return None
     unit = q.get("code") or q.get("unit")
     if not isinstance(unit, str) or (units is not None and unit not in units):
@@ -73,7 +78,7 @@ class _Mapper:
         self.issues: list[Issue] = []
         self.entries: list[tuple[str, Json]] = []
         self.by_url: dict[str, Json] = {}
-        for i, e in enumerate(bundle.get("entry", []) or []):
+        for i, e in enumerate(_list(bundle.get("entry"))):
             resource = e.get("resource") if isinstance(e, Mapping) else None
             if not isinstance(resource, Mapping):
                 self.issues.append(_warn("Entry without a resource: not mapped.", f"Bundle.entry[{i}]"))
@@ -128,12 +133,12 @@ class _Mapper:
     def study_of(self, r: Json, path: str) -> str | None:
         """The study id of an imaging Observation: its partOf ImagingStudy, else one study per effective date."""
         date = r.get("effectiveDateTime")
-        for ref in r.get("partOf", []) or []:
+        for ref in _list(r.get("partOf")):
             study = self.resolve(ref)
             if study and study.get("resourceType") == "ImagingStudy" and isinstance(study.get("id"), str):
-                modality = next((c["code"] for c in study.get("modality", []) or [] if isinstance(c, Mapping)
+                modality = next((c["code"] for c in _list(study.get("modality")) if isinstance(c, Mapping)
                                  and c.get("system") == t.DICOM_DCM and c.get("code") in MODALITIES), "OT")
-                started = study.get("started") or date
+                started = study.get("started") if isinstance(study.get("started"), str) else date
                 if isinstance(started, str):
                     self.studies.setdefault(study["id"], {"id": study["id"], "modality": modality, "date": started[:10]})
                     return str(study["id"])
@@ -188,9 +193,12 @@ class _Mapper:
             f["bodySite"] = site
         attributes: dict[str, list[str]] = {}
         change: Json = {}
-        for j, comp in enumerate(r.get("component", []) or []):
+        for j, comp in enumerate(_list(r.get("component"))):
             here = f"{path}.component[{j}]"
-            name = next(iter(_codings(comp.get("code") if isinstance(comp, Mapping) else None)), None)
+            if not isinstance(comp, Mapping):
+                self.issues.append(_warn("Component not in the FHIR input profile: not mapped.", here))
+                continue
+            name = next(iter(_codings(comp.get("code"))), None)
             value = next(iter(_codings(comp.get("valueCodeableConcept"))), None)
             prop = name["code"] if name and name["system"] == t.FINDING_PROPERTY else None
             if name and any(p.system("attribute") == name["system"] for p in self.catalog.packs) and value:
@@ -212,7 +220,7 @@ class _Mapper:
             f["attributes"] = {k: v if self.is_list(k) else v[0] if len(v) == 1 else v for k, v in attributes.items()}
         if change:
             f["change"] = change
-        notes = [str(n["text"]) for n in r.get("note", []) or [] if isinstance(n, Mapping) and isinstance(n.get("text"), str)]
+        notes = [str(n["text"]) for n in _list(r.get("note")) if isinstance(n, Mapping) and isinstance(n.get("text"), str)]
         if notes:
             f["note"] = " ".join(notes)
         self.paths[f"findings[{index}]"] = path
@@ -231,7 +239,7 @@ class _Mapper:
         history = self.doc.setdefault("history", [])
         h: Json = {"id": r.get("id") or f"history-{len(history) + 1}", "code": code,
                    "status": "absent" if ver == "refuted" else "present"}
-        for ext in r.get("extension", []) or []:
+        for ext in _list(r.get("extension")):
             if isinstance(ext, Mapping) and ext.get("url") == t.EXT_ONSET_BEFORE_STUDY:
                 if (q := _qty(ext.get("valueDuration"), DURATION_UNITS)) is not None:
                     h["onsetBeforeStudy"] = q
@@ -239,7 +247,7 @@ class _Mapper:
             h["onsetDate"] = r["onsetDateTime"][:10]
         elif any(k.startswith("onset") for k in r):
             self.issues.append(_warn("Only onsetDateTime (or the onset-before-study extension) is read: onset not mapped.", path))
-        notes = [str(n["text"]) for n in r.get("note", []) or [] if isinstance(n, Mapping) and isinstance(n.get("text"), str)]
+        notes = [str(n["text"]) for n in _list(r.get("note")) if isinstance(n, Mapping) and isinstance(n.get("text"), str)]
         if notes:
             h["note"] = " ".join(notes)
         self.paths[f"history[{len(history)}]"] = path
@@ -254,12 +262,13 @@ class _Mapper:
         x: Json = {"id": r.get("id") or f"lab-{len(labs) + 1}", "code": code}
         if (q := _qty(r.get("valueQuantity"))) is not None:
             x["value"] = q
-            ranges = r.get("referenceRange") or [{}]
-            rng = {k: ranges[0][k]["value"] for k in ("low", "high") if isinstance(ranges[0].get(k), Mapping)
-                   and isinstance(ranges[0][k].get("value"), int | float)}
+            given: Any = next(iter(_list(r.get("referenceRange"))), {})
+            first: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+            rng = {k: first[k]["value"] for k in ("low", "high") if isinstance(first.get(k), Mapping)
+                   and isinstance(first[k].get("value"), int | float) and not isinstance(first[k].get("value"), bool)}
             if rng:
                 x["referenceRange"] = rng
-        flag = next((c["code"] for i in r.get("interpretation", []) or [] for c in _codings(i)
+        flag = next((c["code"] for i in _list(r.get("interpretation")) for c in _codings(i)
                      if c["system"] == t.INTERPRETATION and c["code"] in t.INTERPRETATION_DISPLAY), None)
         if flag:
             x["interpretation"] = flag
