@@ -13,6 +13,7 @@ from plugin import engine, read
 from plugin import harness as harness_mod
 from plugin.errors import InputInvalid, PackInvalid
 from plugin.model import EffectKind
+from plugin.read.fhir_convert import to_fhir_input
 from plugin.settings import get_settings
 from plugin.write import DEFAULT_SHAPE, WRITERS
 from plugin.write.outcome import operation_outcome
@@ -123,7 +124,8 @@ def evaluate(file: Path, shape: str) -> None:
     catalog = _catalog()
     document = _read(file)
     try:
-        out = engine.evaluate(document, catalog, shape, max_items=get_settings().max_differential)
+        settings = get_settings()
+        out = engine.evaluate(document, catalog, shape, max_items=settings.max_differential, endpoint=settings.public_url)
     except InputInvalid as exc:
         click.echo(json.dumps(operation_outcome(exc.issues), indent=2))
         click.echo(f"{file}: {len(exc.issues)} problem(s)", err=True)
@@ -131,12 +133,29 @@ def evaluate(file: Path, shape: str) -> None:
     click.echo(json.dumps(out, indent=2, ensure_ascii=False))
 
 
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--to", "target", type=click.Choice(["fhir-input"]), required=True,
+              help="fhir-input: the same report as a FHIR R4 collection Bundle (mappings/fhir/fhir-input-profile.md).")
+def convert(file: Path, target: str) -> None:
+    """Write one valid findings document in another input form to stdout."""
+    catalog = _catalog()
+    document = _read(file)
+    issues = read.problems(document, catalog)
+    if issues:
+        click.echo(json.dumps(operation_outcome(issues), indent=2))
+        click.echo(f"{file}: {len(issues)} problem(s)", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(to_fhir_input(document, catalog.attribute_codings), indent=2, ensure_ascii=False))
+
+
 @main.command(name="validate")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def validate_cmd(file: Path) -> None:
     """Print each problem of one findings document with its location (and, when valid, each code no pack knows); exit 1 when invalid."""
     catalog = _catalog()
-    issues = engine.document_issues(_read(file), catalog)
+    document = _read(file)
+    issues = engine.document_issues(document, catalog, read.form_of(document))
     for issue in issues:
         severity = "" if issue.severity == "error" else f"{issue.severity}: "
         click.echo(f"{issue.path or '(document)'}: [{issue.code}] {severity}{issue.message}")
@@ -151,7 +170,8 @@ def explain(file: Path) -> None:
     """Print every clue evaluated (true / false / unknown), what it did, and why each next step was chosen."""
     catalog = _catalog()
     try:
-        result = engine.result_of(_read(file), catalog, get_settings().max_differential)
+        document = _read(file)
+        result = engine.result_of(document, catalog, get_settings().max_differential, read.form_of(document))
     except InputInvalid as exc:
         for issue in exc.issues:
             click.echo(f"{issue.path or '(document)'}: {issue.message}", err=True)

@@ -37,14 +37,16 @@ def result_of(document: Any, knowledge: Catalog, max_items: int = DEFAULT_MAX_DI
 
 
 def render(result: Result, shape: str = DEFAULT_SHAPE, new_id: Callable[[], str] = _uuid,
-           now: Callable[[], datetime] = _now) -> dict[str, Any]:
-    return write(result, shape, Stamp(new_id, now()))
+           now: Callable[[], datetime] = _now, endpoint: str | None = None, fhir_version: str = "4.0") -> dict[str, Any]:
+    stamp = Stamp(new_id, now()) if endpoint is None else Stamp(new_id, now(), endpoint)
+    return write(result, shape, stamp, fhir_version)
 
 
 def evaluate(document: Any, knowledge: Catalog, shape: str = DEFAULT_SHAPE, *, max_items: int = DEFAULT_MAX_DIFFERENTIAL,
-             new_id: Callable[[], str] = _uuid, now: Callable[[], datetime] = _now) -> dict[str, Any]:
-    """FHIR R4 JSON for one parsed findings document; raises InputInvalid listing every problem."""
-    return render(result_of(document, knowledge, max_items), shape, new_id, now)
+             new_id: Callable[[], str] = _uuid, now: Callable[[], datetime] = _now, endpoint: str | None = None) -> dict[str, Any]:
+    """FHIR R4 JSON for one parsed document (findings JSON or a FHIR input Bundle, told apart by content);
+    raises InputInvalid listing every problem."""
+    return render(result_of(document, knowledge, max_items, read.form_of(document)), shape, new_id, now, endpoint)
 
 
 def document_issues(document: Any, knowledge: Catalog, form: str = read.DEFAULT_FORM) -> list[Issue]:

@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     max_differential: int = Field(5, ge=1, le=20, description="Most diagnoses returned per knowledge pack.")
     mappings_dir: Path = Field(paths.MAPPINGS_DIR, description="Folder holding the knowledge packs (one per sub-folder).")
     schemas_dir: Path = Field(paths.SCHEMAS_DIR, description="Folder holding the JSON Schemas.")
-    public_url: str = Field("http://127.0.0.1:8000", description="The service's public base URL (CDS Hooks JWT audience).")
+    public_url: str = Field("http://127.0.0.1:8000", description="The service's public base URL (JWT audience; FHIR message source.endpoint).")
     cors_origins: list[str] = Field(default_factory=list, description="Browser origins allowed by CORS (JSON list).")
     database_url: str = Field(DEFAULT_DATABASE_URL, min_length=1,
                               description="SQLAlchemy URL of the database (issued CDS cards, feedback, seen JWT ids): a SQLite file "

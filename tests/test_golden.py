@@ -22,7 +22,7 @@ from plugin.knowledge.catalog import Catalog
 from tests.conftest import SAMPLES, sample_paths
 
 GOLDEN = Path(__file__).parent / "golden"
-SHAPES = ("bundle", "contained")
+SHAPES = ("bundle", "contained", "message", "transaction")
 SHOWN = "soft-tissue-calcification/061-fop-neck-back-bridges-great-toes"  # a caution, labs, history: most of the form
 FIXED_NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

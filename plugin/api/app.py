@@ -20,7 +20,7 @@ from plugin.api.body_limit import BodyLimit  # the one place a body over the lim
 from plugin.api.request_body import Unacceptable
 from plugin.api.request_log import RequestLog
 from plugin.api.responses import outcome_response, problem
-from plugin.api.routes import cds, evaluate, knowledge
+from plugin.api.routes import cds, evaluate, knowledge, versions
 from plugin.errors import InputInvalid, InputUnreadable, Issue, IssueType, Severity
 from plugin.settings import Settings, get_settings
 from plugin.store import db
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(evaluate.router)
     app.include_router(knowledge.router)
     app.include_router(cds.router)
+    app.include_router(versions.router)
     openapi.install(app)
     auth.install(app, settings, app.state.db)  # innermost middleware: refusals are logged by RequestLog with their request id
     _install_handlers(app)

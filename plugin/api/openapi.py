@@ -20,7 +20,7 @@ ERROR_STATUSES = {
     405: "Method not allowed on this path.",
     406: "The Accept header allows no media type this service produces.",
     413: "The body is larger than the configured limit.",
-    415: "The body is not application/json.",
+    415: "The body is neither application/json (findings JSON) nor application/fhir+json (a FHIR input Bundle).",
     422: "The document parses but breaks the findings schema or the knowledge pack's rules: every problem, with its path.",
     500: "Unexpected internal error; the OperationOutcome carries an incident id that also appears in the log.",
 }
@@ -95,7 +95,8 @@ OPERATION_OUTCOME = {
 }
 FHIR_RESOURCE = {"type": "object", "required": ["resourceType"], "properties": {"resourceType": {"type": "string"}}}
 BUNDLE = {
-    "description": "FHIR R4 Bundle (type collection), or with ?shape=contained a DiagnosticReport with contained resources.",
+    "description": "FHIR R4 (R5 with Accept fhirVersion=5.0) Bundle of type collection, message (?shape=message) or transaction "
+                   "(?shape=transaction), or with ?shape=contained a DiagnosticReport with contained resources.",
     "type": "object", "required": ["resourceType"],
     "properties": {"resourceType": {"enum": ["Bundle", "DiagnosticReport"]}},
 }

@@ -36,6 +36,6 @@ async def read_json(request: Request) -> tuple[str, Any]:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     reader = next((r for r in READERS.values() if media in r.media_types), None)
     if reader is None:
-        raise Unacceptable(415, IssueType.NOT_SUPPORTED, "Send the findings document as application/json.")
+        raise Unacceptable(415, IssueType.NOT_SUPPORTED, "Send findings JSON as application/json or a FHIR input Bundle as application/fhir+json.")
     body = await request.body()  # the size limit is enforced while reading, by BodyLimit
     return reader.name, reader.parse(body)

@@ -42,13 +42,14 @@ def pack_code_systems(pack: Pack) -> list[dict[str, Any]]:
     ]
 
 
-def _extension(url: str, title: str, definition: str, value_type: str) -> dict[str, Any]:
+def _extension(url: str, title: str, definition: str, value_type: str,
+               contexts: tuple[str, ...] = ("Condition", "RiskAssessment.prediction")) -> dict[str, Any]:
     ident = url.rsplit("/", 1)[1]
     return {
         "resourceType": "StructureDefinition", "id": ident, "url": url, "version": __version__,
         "name": "".join(part.capitalize() for part in ident.split("-")), "title": title, "status": "active",
         "publisher": "rad-ddx", "description": definition, "fhirVersion": "4.0.1", "kind": "complex-type", "abstract": False,
-        "context": [{"type": "element", "expression": "Condition"}, {"type": "element", "expression": "RiskAssessment.prediction"}],
+        "context": [{"type": "element", "expression": c} for c in contexts],
         "type": "Extension", "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension", "derivation": "constraint",
         "differential": {"element": [
             {"id": "Extension", "path": "Extension", "short": title, "definition": definition, "min": 0, "max": "1"},
@@ -66,6 +67,11 @@ def definitions(catalog: Catalog) -> dict[str, dict[str, Any]]:
                    "Coding"),
         _extension(terms.EXT_RANK, "Differential rank", "The position of a suggested diagnosis in the ranked differential (1 = first).",
                    "integer"),
+        _extension(terms.EXT_ONSET_BEFORE_STUDY, "Onset before the study",
+                   "FHIR input: how long before the (first) imaging study a history item began or happened.", "Duration",
+                   ("Condition",)),
+        _code_system(terms.MESSAGE_EVENT_SYSTEM, __version__, "rad-ddx message events (R5 MessageHeader.eventCoding)",
+                     [(terms.MESSAGE_EVENT_CODE["code"], terms.MESSAGE_EVENT_CODE["display"])]),
         _code_system(terms.FINDING_PROPERTY, __version__, "rad-ddx finding properties", sorted(terms.PROPERTIES.items())),
     ]
     for pack in catalog.packs:

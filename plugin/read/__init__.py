@@ -14,6 +14,7 @@ from plugin.errors import InputInvalid, Issue
 from plugin.knowledge.catalog import Catalog
 from plugin.model import Report
 from plugin.read import check as findings_check
+from plugin.read import fhir_input
 from plugin.read.normalize import normalize
 
 
@@ -31,9 +32,16 @@ READERS: dict[str, Reader] = {
     r.name: r for r in (
         Reader("findings", "the findings JSON of schemas/findings-report.schema.json", ("application/json",),
                findings_check.parse_strict, findings_check.check, normalize),
+        Reader("fhir-input", "a FHIR R4 Bundle of type collection of imaging Observations (mappings/fhir/fhir-input-profile.md)",
+               ("application/fhir+json",), findings_check.parse_strict, fhir_input.check, fhir_input.to_report),
     )
 }
 DEFAULT_FORM = "findings"
+
+
+def form_of(document: Any) -> str:
+    """The input form a parsed document is in, told apart by its content (for the CLI): a FHIR Bundle or findings JSON."""
+    return "fhir-input" if isinstance(document, dict) and document.get("resourceType") == "Bundle" else DEFAULT_FORM
 
 
 def read(document: Any, catalog: Catalog, form: str = DEFAULT_FORM) -> Report:

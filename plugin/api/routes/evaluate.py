@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from plugin import engine
 from plugin.api.deps import CatalogDep, SettingsDep
+from plugin.api.fhir_version import DEFAULT, media_type, negotiate
 from plugin.api.openapi import body_doc, responses_doc
 from plugin.api.request_body import check_accept, read_json
 from plugin.api.responses import FhirResponse
@@ -29,7 +30,10 @@ async def evaluate(request: Request, catalog: CatalogDep, settings: SettingsDep,
     form, document = await read_json(request)
     result = engine.result_of(document, catalog, settings.max_differential, form)
     request.state.log = {"candidates": len(result.candidates), "in_scope": bool(result.in_scope)}
-    return FhirResponse(orjson.dumps(engine.render(result, shape)))
+    # An unsupported fhirVersion is refused (406) by check_accept; whatever reaches here answers in 4.0 unless 5.0 was asked.
+    version = negotiate(request.headers.get("accept")) or DEFAULT
+    out = engine.render(result, shape, endpoint=settings.public_url, fhir_version=version)
+    return FhirResponse(orjson.dumps(out), media_type=media_type(version))
 
 
 @router.post("/validate", response_class=FhirResponse, openapi_extra=body_doc(),
