@@ -39,11 +39,25 @@ class _Builder:
     def __init__(self, result: Result, catalog: Catalog, new_id: Callable[[], str], now: datetime, ref: Callable[[str], str]):
         self.result, self.catalog, self.new_id, self.ref_of = result, catalog, new_id, ref
         self.now = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._attributes: dict[tuple[str, str], Json] = {}
         report = result.report
         self.subject: Json = (
             {"reference": report.subject} if report.subject
             else {"extension": [{"url": t.EXT_DATA_ABSENT, "valueCode": "unknown"}]}
         )
+
+    def attribute(self, name: str, value: str) -> Json:
+        """One attribute component, built once per request: 200 findings repeat the same few dozen (a 3 MB Bundle)."""
+        key = (name, value)
+        if key not in self._attributes:
+            # validation admits only attributes some loaded pack defines: code them in that pack's systems
+            owner = next(p for p in self.catalog.packs if name in p.vocabulary.attributes)
+            self._attributes[key] = {
+                "code": _cc([{"system": owner.system("attribute"), "code": name, "display": owner.display("attribute", name)}]),
+                "valueCodeableConcept": _cc([{"system": owner.system("attribute-value"), "code": value,
+                                              "display": owner.display("value", value)}]),
+            }
+        return self._attributes[key]
 
     def ref(self, ident: str) -> Json:
         return {"reference": self.ref_of(ident)}
@@ -81,16 +95,7 @@ class _Builder:
             obs["note"] = [{"text": f.note}]
         if f.site_coding:
             obs["bodySite"] = self._codeable(f.site_coding, "site")
-        components: list[Json] = []
-        for name, values in f.attribute_order.items():
-            # validation admits only attributes some loaded pack defines: code them in that pack's systems
-            owner = next(p for p in self.catalog.packs if name in p.vocabulary.attributes)
-            for value in values:
-                components.append({
-                    "code": _cc([{"system": owner.system("attribute"), "code": name, "display": owner.display("attribute", name)}]),
-                    "valueCodeableConcept": _cc([{"system": owner.system("attribute-value"), "code": value,
-                                                  "display": owner.display("value", value)}]),
-                })
+        components = [self.attribute(name, value) for name, values in f.attribute_order.items() for value in values]
         if f.laterality:
             components.append({"code": _cc([_prop("laterality")]), "valueCodeableConcept": _cc([_prop(f.laterality)])})
         if f.size:
