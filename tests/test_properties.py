@@ -32,6 +32,7 @@ from plugin.catalog import Catalog
 from plugin.fhir import operation_outcome, terms
 from plugin.service import evaluate
 from tests.conftest import MINI_PACKS, mini_doc, values_of
+from tests.fhir.invariants import dom3_unreferenced
 from tests.strategies import findings_documents, invalid_documents, scope_concepts, unreadable_bodies
 
 RANDOM = os.environ.get("DDX_PROPERTY_RANDOM", "") not in ("", "0")
@@ -199,6 +200,7 @@ def test_fhir_output_parses_round_trips_and_resolves(world: World, data: st.Data
     assert round_trip(contained) == contained
     local = {"#"} | {"#" + r["id"] for r in contained["contained"]}
     assert {r for r in references(contained) if r.startswith("#")} <= local
+    assert not dom3_unreferenced(contained), "dom-3: a contained resource nothing refers to"
     assert not [r for r in references(contained) if r.startswith("urn:")]
 
 

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from plugin import __version__, narrative
+from plugin import __version__, narrative, text_safety
 from plugin.catalog import Catalog
 from plugin.fhir import terms as t
 from plugin.fhir.outcome import operation_outcome
-from plugin.model import Candidate, Fact, LabResult, Result
+from plugin.model import Candidate, Coding, Fact, LabResult, Result
 from plugin.pack_model import Pack
 
 Json = dict[str, Any]
@@ -29,6 +29,15 @@ def _cc(codings: list[Json], text: str | None = None) -> Json:
 
 def _prop(code: str) -> Json:
     return {"system": t.FINDING_PROPERTY, "code": code, "display": t.PROPERTIES[code]}
+
+
+def _sent(coding: Coding) -> Json:
+    """A coding as the request sent it; its display is request text, made a valid FHIR string (or left out)."""
+    out = {"system": coding.system, "code": coding.code}
+    display = text_safety.string(coding.display) if coding.display else None
+    if display:
+        out["display"] = display
+    return out
 
 
 def _qty(value: float, unit: str) -> Json:
@@ -72,12 +81,13 @@ class _Builder:
             return None
         return {"system": own, "code": ident, "display": pack.display(kind, ident)}
 
-    def _codeable(self, coding: Any, kind: str) -> Json:
-        codings = [coding.as_fhir()]
+    def _codeable(self, coding: Coding, kind: str) -> Json:
+        first = _sent(coding)
+        codings = [first]
         extra = self._pack_coding(coding.system, coding.code, kind)
         if extra:
             codings.append(extra)
-        return _cc(codings, coding.display)
+        return _cc(codings, first.get("display"))
 
     def fact(self, f: Fact, ident: str) -> Json:
         obs: Json = {"resourceType": "Observation", "id": ident, "status": "final"}
@@ -91,8 +101,9 @@ class _Builder:
         elif f.onset_date:
             obs["effectiveDateTime"] = f.onset_date
         obs["valueCodeableConcept"] = _cc([t.PRESENT if f.present else t.ABSENT])
-        if f.note:
-            obs["note"] = [{"text": f.note}]
+        note = text_safety.markdown(f.note) if f.note else None  # Annotation.text is markdown: it renders as plain text
+        if note:
+            obs["note"] = [{"text": note}]
         if f.site_coding:
             obs["bodySite"] = self._codeable(f.site_coding, "site")
         components = [self.attribute(name, value) for name, values in f.attribute_order.items() for value in values]
@@ -170,7 +181,7 @@ class _Builder:
             detail = [self.ref(i) for i in dict.fromkeys(evidence_ref[key] for o in c.supporting for key in o.fact_ids)]
             if detail:
                 condition["evidence"] = [{"detail": detail}]
-            condition["note"] = [{"text": why}]
+            condition["note"] = [{"text": text_safety.markdown(why) or why}]
             conditions.append(condition)
         risk = {
             "resourceType": "RiskAssessment", "id": self.new_id(), "meta": security, "status": "preliminary",
@@ -180,7 +191,7 @@ class _Builder:
 
     def diagnostic_report(self, report_id: str, results: list[Json], linked: list[Json]) -> Json:
         report, security = self.result.report, {"security": [t.AIAST]}
-        codings = [c.as_fhir() for c in report.report_codings]
+        codings = [_sent(c) for c in report.report_codings]
         if not any(c["system"] == "http://loinc.org" for c in codings):
             codings.append(t.LOINC_IMAGING_STUDY)
         dr: Json = {"resourceType": "DiagnosticReport", "id": report_id, "meta": security,
@@ -222,7 +233,10 @@ class _Builder:
         differential = self.differential([self.ref(i) for i in fact_ids.values()], fact_ids)
         warnings = [operation_outcome(report.warnings, self.new_id())] if report.warnings else []
         results = [self.ref(fact_ids[f"finding:{f.id}"]) for f in report.facts if f.kind == "finding"]
-        dr = self.diagnostic_report(report_id, results, differential + warnings)
+        # History and lab Observations are the report's supporting information. Said here, not only in RiskAssessment.basis:
+        # out of scope there is no RiskAssessment, and a contained resource nothing refers to breaks dom-3.
+        context = [o for o, f in zip(observations, [*report.facts, *report.labs], strict=True) if getattr(f, "kind", "lab") != "finding"]
+        dr = self.diagnostic_report(report_id, results, differential + warnings + context)
         device = {"resourceType": "Device", "id": self.new_id(), "deviceName": [{"name": t.DEVICE_NAME, "type": "manufacturer-name"}],
                   "version": [{"value": __version__}]}
         provenance = self.provenance([report_id] + [r["id"] for r in differential], device["id"])
