@@ -66,22 +66,23 @@ class _Part:
 
 def _cut(instance: Any, schema: Any, path: list[str | int], found: list[SchemaError]) -> Any:
     """The instance within the schema's size bounds; each bound broken is appended to `found`."""
-    if not isinstance(schema, Mapping):
+    if type(schema) is not dict:  # schemas here are plain JSON: type() is cheaper than an ABC isinstance
         return instance
-    if isinstance(instance, str):
+    kind = type(instance)
+    if kind is str:
         limit = schema.get("maxLength")
         if limit is not None and len(instance) > limit:
             found.append(SchemaError("maxLength", limit, None, schema, deque(path)))
             return instance[:limit]
         return instance
-    if isinstance(instance, list):
+    if kind is list:
         limit = schema.get("maxItems")
         if limit is not None and len(instance) > limit:
             found.append(SchemaError("maxItems", limit, None, schema, deque(path)))
             instance = instance[:limit]
         items = schema.get("items")
-        return [_cut(x, items, [*path, i], found) for i, x in enumerate(instance)] if isinstance(items, Mapping) else instance
-    if isinstance(instance, dict):
+        return [_cut(x, items, [*path, i], found) for i, x in enumerate(instance)] if type(items) is dict else instance
+    if kind is dict:
         props = schema.get("properties", {})
         out = {k: _cut(instance[k], s, [*path, k], found) for k, s in props.items() if k in instance}
         if len(out) < len(instance):
@@ -112,22 +113,32 @@ class BoundedValidator:
         top, self.item_parts = _shallow(schema)
         self.top = _Part(top)
 
-    def bounded(self, document: Any) -> tuple[Any, list[SchemaError]]:
-        """The document cut to the schema's bounds, and the bounds it broke."""
-        found: list[SchemaError] = []
-        return _cut(document, self.schema, [], found), found
+    def bounded(self, document: Any) -> Any:
+        """The document with its top-level lists cut to their maxItems (and its other parts within their bounds)."""
+        return _cut(document, self.top.schema, [], [])
 
     def iter_errors(self, document: Any) -> Iterator[SchemaError]:
         if self.whole.rs.is_valid(document):
             return
-        view, found = self.bounded(document)
-        yield from found
-        too_long = {tuple(e.absolute_path) for e in found if e.validator == "maxLength"}  # said once, by its length
-        yield from (e for e in self.top.errors(view, []) if tuple(e.absolute_path) not in too_long)
-        if not isinstance(view, dict):
+        found: list[SchemaError] = []
+        view = _cut(document, self.top.schema, [], found)
+        yield from self._reported(found, self.top.errors(view, []))
+        if type(view) is not dict:
             return
         for name, part in self.item_parts.items():
             items = view.get(name)
-            if isinstance(items, list):
-                for i, item in enumerate(items):
-                    yield from (e for e in part.errors(item, [name, i]) if tuple(e.absolute_path) not in too_long)
+            if type(items) is not list:
+                continue
+            for i, item in enumerate(items):
+                if part.rs.is_valid(item):  # most items of most documents: no cut, no errors to build
+                    continue
+                found = []
+                cut = _cut(item, part.schema, [name, i], found)
+                yield from self._reported(found, part.errors(cut, [name, i]))
+
+    @staticmethod
+    def _reported(bounds: list[SchemaError], errors: Iterator[SchemaError]) -> Iterator[SchemaError]:
+        """The broken bounds, then the other errors; a string cut to its maxLength is said once, by its length."""
+        yield from bounds
+        too_long = {tuple(e.absolute_path) for e in bounds if e.validator == "maxLength"}
+        yield from (e for e in errors if tuple(e.absolute_path) not in too_long)

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plugin import paths
@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     schemas_dir: Path = Field(paths.SCHEMAS_DIR, description="Folder holding the JSON Schemas.")
     public_url: str = Field("http://127.0.0.1:8000", description="The service's public base URL (CDS Hooks JWT audience).")
     cors_origins: list[str] = Field(default_factory=list, description="Browser origins allowed by CORS (JSON list).")
+    header_timeout_seconds: int = Field(10, ge=1, le=600, description="Longest wait for a request's headers (408, then closed).")
+    body_timeout_seconds: int = Field(30, ge=1, le=600, description="Longest wait for a request's body once its headers are in.")
+    idle_timeout_seconds: int = Field(5, ge=1, le=600, description="Keep-alive: an idle connection is closed after this long.")
 
     # --- authentication (enforced by plugin/api/auth.py; off unless auth_mode says otherwise) ---
     auth_mode: Literal["none", "jwt", "api-key"] = Field("none", description="none, jwt (CDS Hooks client JWTs) or api-key.")
@@ -33,6 +36,12 @@ class Settings(BaseSettings):
     jwt_jku_allowlist: list[str] = Field(default_factory=list, description="jwt mode: exact https URLs a token's jku may name.")
     jwt_max_age_seconds: int = Field(300, ge=10, le=3600, description="jwt mode: longest accepted token lifetime (exp - iat).")
     jti_store_path: Path | None = Field(None, description="jwt mode: SQLite file of seen jti values, shared by all workers.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: Any) -> Any:
+        """`debug` is as clear as `DEBUG`: a lower-case level must not stop the service."""
+        return value.upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _auth_is_usable(self) -> Settings:

@@ -108,7 +108,7 @@ def check(document: Any, catalog: Catalog) -> list[Issue]:
     if isinstance(document, Mapping) and len(found) <= MAX_ISSUES:
         flagged = {i.path for i in found if i.path}
         # A document the schema rejects is read by the rules only as far as the schema's bounds: bounded work.
-        readable = catalog.validator.bounded(document)[0] if found else document
+        readable = catalog.validator.bounded(document) if found else document
         rules = (i for i in _rule_issues(readable, catalog, schema_failed=bool(found)) if not _under(i.path, flagged))
         found += islice(rules, MAX_ISSUES + 1 - len(found))
     issues = sorted(set(found[:MAX_ISSUES]), key=lambda i: (i.path or "", i.message))

@@ -42,6 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Structured radiology findings in; a coded, explained differential diagnosis out, as FHIR R4 "
                     "(application/fhir+json; fhirVersion=4.0). Decision support, not a diagnosis.",
     )
+    # No trailing-slash redirects: their Location is built from the Host header the client sent (an open redirect
+    # with authentication off); `/health/` is simply not a path here (404).
+    app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.catalog = None
     app.include_router(evaluate.router)
