@@ -4,7 +4,7 @@
     python benchmarks/throughput.py --duration 10 --runs 20 --json
     python benchmarks/throughput.py --skip-http     # only the in-process figures
 
-1. Core, in process (shipped packs, every bundled sample): `plugin.pipeline.run` + `plugin.service.render`
+1. Core, in process (shipped packs, every bundled sample): `plugin.engine.result_of` + `plugin.engine.render`
    per report, min and median over --runs runs; then the same Bundle put through fhir.resources.R4B models
    (`get_fhir_model_class(rt).model_validate(res).model_dump_json()` for each entry), which is what the
    plain-JSON design avoids on the hot path.
@@ -42,24 +42,25 @@ def core_bench(runs: int, model_runs: int) -> dict[str, Any]:
     import orjson
     from fhir.resources.R4B import get_fhir_model_class
 
-    from plugin import pipeline, service, validate
+    from plugin import engine
+from plugin.read import check as validate
 
-    catalog = service.load_knowledge()
+    catalog = engine.load_knowledge()
     per_sample = []
     for path in c.sample_paths():
         raw = path.read_bytes()
         document = validate.parse_strict(raw)
-        result = pipeline.run(document, catalog)  # warm-up (and any lazy caches)
-        bundle = service.render(result, catalog)
+        result = engine.result_of(document, catalog)  # warm-up (and any lazy caches)
+        bundle = engine.render(result)
         core, full = [], []
         for _ in range(runs):
             t0 = time.perf_counter()
-            result = pipeline.run(document, catalog)
-            bundle = service.render(result, catalog)
+            result = engine.result_of(document, catalog)
+            bundle = engine.render(result)
             core.append(time.perf_counter() - t0)
         for _ in range(runs):  # what the route does: strict parse, run, render, orjson
             t0 = time.perf_counter()
-            orjson.dumps(service.render(pipeline.run(validate.parse_strict(raw), catalog), catalog))
+            orjson.dumps(engine.render(engine.result_of(validate.parse_strict(raw), catalog)))
             full.append(time.perf_counter() - t0)
 
         def through_models(bundle: dict[str, Any] = bundle) -> None:
@@ -186,7 +187,7 @@ def print_text(r: dict[str, Any]) -> None:
         core, s = r["core"], r["core"]["summary"]
         print(f"core, no HTTP ({core['samples']} samples; per sample min/median over {core['runs']} runs, "
               f"models over {core['model_runs']}; figures below: across samples)")
-        print(f"  pipeline.run + service.render       median {s['core_ms']['median']:.3f} ms/report  "
+        print(f"  engine.result_of + render           median {s['core_ms']['median']:.3f} ms/report  "
               f"(range of sample medians {s['core_ms']['min']:.3f}-{s['core_ms']['max']:.3f}; "
               f"best single run, median over samples {s['core_min_ms']['median']:.3f})")
         print(f"  + strict JSON parse and orjson       median {s['core_with_json_ms']['median']:.3f} ms/report")

@@ -217,9 +217,12 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the HTTP API (FHIR R4 out) with uvicorn."""
     import uvicorn
 
+    from plugin.api.timeouts import DeadlineHttpToolsProtocol
+
     _catalog()  # fail fast, with file/path/reason, before binding the port
     uvicorn.run("plugin.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False, timeout_graceful_shutdown=20)
+                log_config=None, access_log=False, timeout_graceful_shutdown=20,
+                http=DeadlineHttpToolsProtocol, timeout_keep_alive=get_settings().idle_timeout_seconds)
 
 
 @main.group()

@@ -26,11 +26,31 @@ def _allow_list(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str
     return {k: v for k, v in event.items() if k in ALLOWED_KEYS}
 
 
+# Loggers whose string arguments are the server's own settings, never request content: uvicorn's (host, scheme,
+# signal names); its access log, which would carry paths, is switched off in configure().
+OWN_ARGUMENTS = frozenset({"uvicorn", "uvicorn.error"})
+
+
 def _foreign_message_only(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
-    """Third-party records keep their logger and level but lose formatted arguments (they may hold bound values)."""
+    """Third-party records keep their message, numbers (process ids, ports, counts) and, for OWN_ARGUMENTS, their
+    strings; other arguments (they may hold bound request values) are shown as '(redacted)'."""
     record = event.get("_record")
-    if record is not None and not record.name.startswith("plugin"):
-        event["event"] = str(record.msg) if isinstance(record.msg, str) and not record.args else f"{record.name} event"
+    # structlog clears record.args before this chain runs; pass_foreign_args hands them over here instead
+    args = event.pop("positional_args", None) or ()
+    if record is None or record.name.startswith("plugin"):
+        return event
+    if not isinstance(record.msg, str):
+        event["event"] = f"{record.name} event"
+    elif not args:
+        event["event"] = record.msg
+    else:
+        args = args if isinstance(args, tuple) else (args,)
+        kept = tuple(a if isinstance(a, int | float) or (record.name in OWN_ARGUMENTS and isinstance(a, str)) else "(redacted)"
+                     for a in args)
+        try:
+            event["event"] = record.msg % kept
+        except (TypeError, ValueError):  # a format that wanted what was redacted (%d of a string): the bare message
+            event["event"] = record.msg
     return event
 
 
@@ -42,7 +62,7 @@ def configure(level: str = "INFO") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, _foreign_message_only],
+        foreign_pre_chain=[*shared, _foreign_message_only], pass_foreign_args=True,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _allow_list, structlog.processors.JSONRenderer()],
     )
     handler = logging.StreamHandler(sys.stderr)

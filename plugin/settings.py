@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plugin import paths
@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     database_url: str = Field(DEFAULT_DATABASE_URL, min_length=1,
                               description="SQLAlchemy URL of the database (issued CDS cards, feedback, seen JWT ids): a SQLite file "
                                           "by default, postgresql+psycopg://... at scale (shared by every worker and replica).")
+    header_timeout_seconds: int = Field(10, ge=1, le=600, description="Longest wait for a request's headers (408, then closed).")
+    body_timeout_seconds: int = Field(30, ge=1, le=600, description="Longest wait for a request's body once its headers are in.")
+    idle_timeout_seconds: int = Field(5, ge=1, le=600, description="Keep-alive: an idle connection is closed after this long.")
 
     # --- authentication (enforced by plugin/api/auth.py; off unless auth_mode says otherwise) ---
     auth_mode: Literal["none", "jwt", "api-key"] = Field("none", description="none, jwt (CDS Hooks client JWTs) or api-key.")
@@ -38,6 +41,12 @@ class Settings(BaseSettings):
                                             description='jwt mode: public keys, a JWK Set {"keys": [...]} or an object of JWKs by kid.')
     jwt_jku_allowlist: list[str] = Field(default_factory=list, description="jwt mode: exact https URLs a token's jku may name.")
     jwt_max_age_seconds: int = Field(300, ge=10, le=3600, description="jwt mode: longest accepted token lifetime (exp - iat).")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: Any) -> Any:
+        """`debug` is as clear as `DEBUG`: a lower-case level must not stop the service."""
+        return value.upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _auth_is_usable(self) -> Settings:

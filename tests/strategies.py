@@ -272,7 +272,8 @@ def finding(draw: Draw, catalog: Catalog, ident: str, study: str, scoped: bool) 
             tenths = draw(st.integers(1, 3000 if unit == "mm" else 400))
             out["size"] = {"value": tenths / 10 if tenths % 10 else tenths // 10, "unit": unit}
         if draw(st.integers(0, 2)) == 0:
-            out["count"] = draw(st.integers(1, 60))
+            count = draw(st.integers(1, 60))
+            out["count"] = float(count) if draw(st.integers(0, 3)) == 0 else count  # JSON Schema's integer admits 3.0
         if draw(st.integers(0, 3)) == 0:
             out["change"] = {"trend": draw(st.sampled_from(TRENDS))}
             if draw(st.booleans()):
@@ -555,10 +556,26 @@ def rule_violation(draw: Draw, doc: Doc, catalog: Catalog) -> bool:
     return True
 
 
+def hostile_value(draw: Draw, doc: Doc, catalog: Catalog) -> bool:
+    """Values an attacker sends: a code with a byte-order mark, an integer past 64 bits, a long array of unsortable items."""
+    f = _pick(draw, doc["findings"])
+    many = [n for n, spec in catalog.findings_schema["$defs"]["attributes"]["properties"].items() if "items" in spec]
+    edits: list[Callable[[], None]] = [
+        lambda: f["code"].__setitem__("code", "\ufeff" + f["code"]["code"]),
+        lambda: f.__setitem__("count", 2**64 + draw(st.integers(0, 10))),
+        lambda: doc.__setitem__("findings", doc["findings"] + [{"k": i} for i in range(draw(st.integers(201, 400)))]),
+    ]
+    if many:
+        name = draw(st.sampled_from(many))
+        edits.append(lambda: f.setdefault("attributes", {}).__setitem__(name, [{"k": i} for i in range(draw(st.integers(50, 300)))]))
+    _pick(draw, edits)()
+    return True
+
+
 MUTATIONS: dict[str, Mutation] = {
     "drop_required": drop_required, "unknown_property": unknown_property, "unknown_attribute": unknown_attribute,
     "wrong_type": wrong_type, "bad_enum": bad_enum, "bad_date": bad_date, "out_of_range": out_of_range,
-    "bad_pattern": bad_pattern, "rule_violation": rule_violation,
+    "bad_pattern": bad_pattern, "rule_violation": rule_violation, "hostile_value": hostile_value,
 }
 
 

@@ -14,6 +14,7 @@ import copy
 import itertools
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ from plugin.knowledge.catalog import Catalog
 from plugin.read import check as validate
 from plugin.write.outcome import operation_outcome
 from tests.conftest import MINI_PACKS, mini_doc, values_of
+from tests.fhir.invariants import dom3_unreferenced
 from tests.strategies import findings_documents, invalid_documents, scope_concepts, unreadable_bodies
+from tests.test_text_safety import R4_STRING, rendered_text, values_of_list
 
 RANDOM = os.environ.get("DDX_PROPERTY_RANDOM", "") not in ("", "0")
 
@@ -201,7 +204,37 @@ def test_fhir_output_parses_round_trips_and_resolves(world: World, data: st.Data
     assert round_trip(contained) == contained
     local = {"#"} | {"#" + r["id"] for r in contained["contained"]}
     assert {r for r in references(contained) if r.startswith("#")} <= local
+    assert not dom3_unreferenced(contained), "dom-3: a contained resource nothing refers to"
     assert not [r for r in references(contained) if r.startswith("urn:")]
+
+
+# Free text as senders type it and as attackers do: any printable character, bidi controls, odd white space, markup.
+_LINE_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), min_size=1, max_size=60)
+_HOSTILE = st.sampled_from(["<img src=x onerror=alert(1)>", "[x](javascript:alert(1))", "![](https://e.example/p.png)",
+                            "a\u202eb", "\ufeffx", "x\u00a0y", "x\u2028y", "**b** `c`", "    code"])
+
+
+@bounded(80)
+@given(data=st.data())
+def test_output_text_is_valid_fhir_text(world: World, data: st.DataObject) -> None:
+    """Request text in the output: notes render as plain text, every string matches R4's string regex (ECMA-262 \\s),
+    every valueInteger is an integer in the JSON text."""
+    doc = data.draw(findings_documents(world.catalog), label="document")
+    for f in doc["findings"]:
+        f["note"] = data.draw(st.one_of(_LINE_TEXT, _HOSTILE), label="note")
+        f["code"]["display"] = data.draw(st.one_of(_LINE_TEXT, _HOSTILE), label="display")
+    bundle = run(doc, world)
+    raw = orjson.dumps(bundle)
+    assert not re.search(rb'"valueInteger":-?[0-9]+[.eE]', raw)
+    for entry in bundle["entry"]:
+        for note in (n["text"] for notes in values_of_list(entry["resource"], "note") for n in notes):
+            tags, _ = rendered_text(note)
+            assert tags <= {"p"}, note
+        for key in ("display", "text"):
+            for value in values_of(entry["resource"], key):
+                if key == "text" and value.startswith("<div"):
+                    continue
+                assert R4_STRING.fullmatch(value), (key, value)
 
 
 @bounded(40)

@@ -47,6 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Structured radiology findings in; a coded, explained differential diagnosis out, as FHIR R4 "
                     "(application/fhir+json; fhirVersion=4.0). Decision support, not a diagnosis.",
     )
+    # No trailing-slash redirects: their Location is built from the Host header the client sent (an open redirect
+    # with authentication off); `/health/` is simply not a path here (404).
+    app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.catalog = None
     app.state.db = db.make_engine(settings.database_url)  # no connection yet; the schema is migrated in lifespan

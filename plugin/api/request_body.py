@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import Request
 
+from plugin.api import accept
 from plugin.errors import IssueType
 from plugin.read import READERS
 
@@ -18,17 +19,11 @@ class Unacceptable(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-ACCEPTABLE = ("application/fhir+json", "application/json", "application/*", "*/*")
-
-
 async def check_accept(request: Request) -> None:
-    """A dependency of every route: 406 unless the client accepts what we answer (FHIR JSON or JSON)."""
-    accept = request.headers.get("accept")
-    if not accept:
-        return
-    offered = [part.split(";")[0].strip().lower() for part in accept.split(",")]
-    if not any(o in ACCEPTABLE for o in offered):
-        raise Unacceptable(406, IssueType.NOT_SUPPORTED, "This service answers application/fhir+json (or application/json) only.")
+    """A dependency of every route: 406 unless the client accepts what we answer (FHIR JSON or JSON, FHIR R4)."""
+    if accept.fhir_version(request.headers.get("accept")) is None:
+        raise Unacceptable(406, IssueType.NOT_SUPPORTED, "This service answers application/fhir+json (or application/json) "
+                                                         f"in FHIR {', '.join(accept.FHIR_VERSIONS)} only.")
 
 
 async def read_json(request: Request) -> tuple[str, Any]:

@@ -19,10 +19,10 @@ class Evidence:
     excluded: str | None = None
 
 
-def _outcome(clue: Clue, effect: Effect, report: Report) -> ClueOutcome:
+def _rests_on(clue: Clue, report: Report) -> tuple[str, ...]:
     facts = tuple(f"{f.kind}:{f.id}" for c in sorted(clue.concepts) for f in report.by_concept.get(c, ()))
     labs = tuple(f"lab:{x.id}" for t in sorted(clue.labs) for x in report.labs_by_test.get(t, ()))
-    return ClueOutcome(clue.id, clue.statement, effect.effect, effect.weight, effect.reason, clue.sources, facts + labs)
+    return facts + labs
 
 
 def age_to_check(report: Report, onset_of: frozenset[str]) -> tuple[float | None, bool]:
@@ -44,6 +44,13 @@ def fires(effect: EffectKind, truth: Truth) -> bool:
 
 def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Evidence], tuple[ClueTrace, ...]]:
     truths = {clue.id: clue.test(report) for clue in pack.clues}
+    rests_on: dict[str, tuple[str, ...]] = {}  # once per clue, not per effect: a report may state 200 findings
+
+    def _outcome(clue: Clue, effect: Effect, report: Report) -> ClueOutcome:
+        if clue.id not in rests_on:
+            rests_on[clue.id] = _rests_on(clue, report)
+        return ClueOutcome(clue.id, clue.statement, effect.effect, effect.weight, effect.reason, clue.sources, rests_on[clue.id])
+
     evidence = {d.id: Evidence(score=d.prior) for d in pack.diagnoses.values()}
     trace = []
     for clue in pack.clues:

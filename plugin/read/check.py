@@ -12,14 +12,14 @@ from datetime import date
 from itertools import islice
 from typing import Any, cast
 
-import orjson
 from jsonschema import ValidationError
 
-from plugin import units
-from plugin.errors import InputUnreadable, Issue, IssueType, Severity
+from plugin import strict_json, units
+from plugin.errors import Issue, IssueType, Severity
 from plugin.knowledge.catalog import Catalog
+from plugin.schema_check import SchemaError
 
-MAX_DEPTH = 32
+MAX_DEPTH = strict_json.MAX_DEPTH
 MAX_ISSUES = 100  # past this many, one more issue says how the list was cut: bounded work for hostile input
 
 _KEYWORD_TYPE = {
@@ -39,56 +39,9 @@ _KEYWORD_TYPE = {
 def parse_strict(body: bytes) -> Any:
     """Strict JSON: UTF-8 only, no NaN/Infinity, no duplicate keys, no unpaired surrogates, bounded nesting.
 
-    Linear in the body's size: the standard decoder parses, then the depth is measured on the result.
+    Linear in the body's size and bounded in Python work: see plugin.strict_json.
     """
-
-    def fail(message: str) -> InputUnreadable:
-        return InputUnreadable([Issue(Severity.ERROR, IssueType.STRUCTURE, message)])
-
-    if not body.strip():
-        raise fail("The request body is empty.")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise fail("The body is not valid UTF-8.") from None
-
-    def no_constant(name: str) -> Any:
-        raise ValueError("NaN and Infinity are not JSON")
-
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out = dict(pairs)
-        if len(out) != len(pairs):
-            raise ValueError("duplicate key")
-        return out
-
-    try:
-        document = json.loads(text, parse_constant=no_constant, object_pairs_hook=no_duplicates)
-    except ValueError as exc:
-        reason = {
-            "duplicate key": "An object repeats a key.",
-            "NaN and Infinity are not JSON": "NaN and Infinity are not allowed in JSON.",
-        }.get(str(exc), "The body is not well-formed JSON.")
-        raise fail(reason) from None
-    except RecursionError:
-        raise fail(f"The JSON is nested more than {MAX_DEPTH} levels deep.") from None
-    if _too_deep(document):
-        raise fail(f"The JSON is nested more than {MAX_DEPTH} levels deep.")
-    try:
-        orjson.dumps(document)  # rejects strings holding an unpaired surrogate escape (not Unicode text)
-    except TypeError:
-        raise fail("A string holds an unpaired UTF-16 surrogate escape.") from None
-    return document
-
-
-def _too_deep(document: Any) -> bool:
-    stack = [(document, 1)] if isinstance(document, dict | list) else []
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return True
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
+    return strict_json.parse(body)
 
 
 def path_of(parts: Any) -> str:
@@ -102,7 +55,7 @@ def _join(base: str, name: str) -> str:
     return f"{base}.{name}" if base else name
 
 
-def _message(err: ValidationError) -> str:
+def _message(err: ValidationError | SchemaError) -> str:
     kw, want = err.validator, cast(Any, err.validator_value)  # set for every error iter_errors yields
     if kw == "type":
         return f"Must be of JSON type {want}."
@@ -155,7 +108,9 @@ def check(document: Any, catalog: Catalog) -> list[Issue]:
     found = list(islice(_schema_issues(document, catalog), MAX_ISSUES + 1))
     if isinstance(document, Mapping) and len(found) <= MAX_ISSUES:
         flagged = {i.path for i in found if i.path}
-        rules = (i for i in _rule_issues(document, catalog, schema_failed=bool(found)) if not _under(i.path, flagged))
+        # A document the schema rejects is read by the rules only as far as the schema's bounds: bounded work.
+        readable = catalog.validator.bounded(document) if found else document
+        rules = (i for i in _rule_issues(readable, catalog, schema_failed=bool(found)) if not _under(i.path, flagged))
         found += islice(rules, MAX_ISSUES + 1 - len(found))
     issues = sorted(set(found[:MAX_ISSUES]), key=lambda i: (i.path or "", i.message))
     if len(found) > MAX_ISSUES:

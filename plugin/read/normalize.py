@@ -62,7 +62,8 @@ def normalize(doc: Mapping[str, Any], catalog: Catalog) -> Report:
                 attributes={k: frozenset(v) for k, v in ordered.items()}, attribute_order=ordered,
                 size_mm=units.to_mm(size["value"], size["unit"]) if size else None,
                 size=(size["value"], size["unit"]) if size else None,
-                count=f.get("count"), change=change.get("trend"),
+                # JSON Schema's integer admits 1.0, 1e2 and -0.0; FHIR's valueInteger must be written 1, 100 and 0
+                count=int(f["count"]) if "count" in f else None, change=change.get("trend"),
                 interval=(interval["value"], interval["unit"]) if interval else None,
                 note=f.get("note"),
                 pack_coding=catalog.pack_coding(coding, "concept"),

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from plugin import terms as t
+from plugin import text_safety
 from plugin.model import Candidate, Coding, Fact, LabResult, Result
 from plugin.version import __version__
 from plugin.write import narrative
@@ -30,6 +31,15 @@ def _prop(code: str) -> Json:
     return {"system": t.FINDING_PROPERTY, "code": code, "display": t.PROPERTIES[code]}
 
 
+def _sent(coding: Coding) -> Json:
+    """A coding as the request sent it; its display is request text, made a valid FHIR string (or left out)."""
+    out = {"system": coding.system, "code": coding.code}
+    display = text_safety.string(coding.display) if coding.display else None
+    if display:
+        out["display"] = display
+    return out
+
+
 def _qty(value: float, unit: str) -> Json:
     return {"value": value, "unit": unit, "system": t.UCUM, "code": unit}
 
@@ -38,20 +48,29 @@ class _Builder:
     def __init__(self, result: Result, new_id: Callable[[], str], now: datetime, ref: Callable[[str], str]):
         self.result, self.new_id, self.ref_of = result, new_id, ref
         self.now = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._attributes: dict[tuple[str, str, str, str], Json] = {}
         report = result.report
         self.subject: Json = (
             {"reference": report.subject} if report.subject
             else {"extension": [{"url": t.EXT_DATA_ABSENT, "valueCode": "unknown"}]}
         )
 
+    def attribute(self, name: Coding, value: Coding) -> Json:
+        """One attribute component, built once per request: 200 findings repeat the same few dozen (a 3 MB Bundle)."""
+        key = (name.system, name.code, value.system, value.code)
+        if key not in self._attributes:
+            self._attributes[key] = {"code": _cc([name.as_fhir()]), "valueCodeableConcept": _cc([value.as_fhir()])}
+        return self._attributes[key]
+
     def ref(self, ident: str) -> Json:
         return {"reference": self.ref_of(ident)}
 
     @staticmethod
     def _codeable(coding: Coding, pack_coding: Coding | None) -> Json:
-        """The input coding, then the pack's own coding of the same concept when the input used a standard code."""
-        codings = [coding.as_fhir()] + ([pack_coding.as_fhir()] if pack_coding else [])
-        return _cc(codings, coding.display)
+        """The input coding (text made valid FHIR), then the pack's own coding when the input used a standard code."""
+        first = _sent(coding)
+        codings = [first] + ([pack_coding.as_fhir()] if pack_coding else [])
+        return _cc(codings, first.get("display"))
 
     def fact(self, f: Fact, ident: str) -> Json:
         obs: Json = {"resourceType": "Observation", "id": ident, "status": "final"}
@@ -65,12 +84,12 @@ class _Builder:
         elif f.onset_date:
             obs["effectiveDateTime"] = f.onset_date
         obs["valueCodeableConcept"] = _cc([t.PRESENT if f.present else t.ABSENT])
-        if f.note:
-            obs["note"] = [{"text": f.note}]
+        note = text_safety.markdown(f.note) if f.note else None  # Annotation.text is markdown: it renders as plain text
+        if note:
+            obs["note"] = [{"text": note}]
         if f.site_coding:
             obs["bodySite"] = self._codeable(f.site_coding, f.site_pack_coding)
-        components: list[Json] = [{"code": _cc([name.as_fhir()]), "valueCodeableConcept": _cc([value.as_fhir()])}
-                                  for name, value in f.attribute_codings]
+        components: list[Json] = [self.attribute(name, value) for name, value in f.attribute_codings]
         if f.laterality:
             components.append({"code": _cc([_prop("laterality")]), "valueCodeableConcept": _cc([_prop(f.laterality)])})
         if f.size:
@@ -142,7 +161,7 @@ class _Builder:
             detail = [self.ref(i) for i in dict.fromkeys(evidence_ref[key] for o in c.supporting for key in o.fact_ids)]
             if detail:
                 condition["evidence"] = [{"detail": detail}]
-            condition["note"] = [{"text": why}]
+            condition["note"] = [{"text": text_safety.markdown(why) or why}]
             conditions.append(condition)
         risk = {
             "resourceType": "RiskAssessment", "id": self.new_id(), "meta": security, "status": "preliminary",
@@ -152,7 +171,7 @@ class _Builder:
 
     def diagnostic_report(self, report_id: str, results: list[Json], linked: list[Json]) -> Json:
         report, security = self.result.report, {"security": [t.AIAST]}
-        codings = [c.as_fhir() for c in report.report_codings]
+        codings = [_sent(c) for c in report.report_codings]
         if not any(c["system"] == "http://loinc.org" for c in codings):
             codings.append(t.LOINC_IMAGING_STUDY)
         dr: Json = {"resourceType": "DiagnosticReport", "id": report_id, "meta": security,
@@ -194,7 +213,10 @@ class _Builder:
         differential = self.differential([self.ref(i) for i in fact_ids.values()], fact_ids)
         warnings = [operation_outcome(report.warnings, self.new_id())] if report.warnings else []
         results = [self.ref(fact_ids[f"finding:{f.id}"]) for f in report.facts if f.kind == "finding"]
-        dr = self.diagnostic_report(report_id, results, differential + warnings)
+        # History and lab Observations are the report's supporting information. Said here, not only in RiskAssessment.basis:
+        # out of scope there is no RiskAssessment, and a contained resource nothing refers to breaks dom-3.
+        context = [o for o, f in zip(observations, [*report.facts, *report.labs], strict=True) if getattr(f, "kind", "lab") != "finding"]
+        dr = self.diagnostic_report(report_id, results, differential + warnings + context)
         device: Json = {"resourceType": "Device", "id": self.new_id(), "deviceName": [{"name": t.DEVICE_NAME, "type": "manufacturer-name"}],
                   "version": [{"value": __version__}]}
         provenance = self.provenance([report_id] + [r["id"] for r in differential], device["id"])

@@ -21,8 +21,10 @@ by status, failing inputs) are printed at the end of the module.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import date
@@ -48,11 +50,37 @@ from plugin.knowledge.catalog import Catalog
 from plugin.read import check as validate
 from plugin.settings import Settings
 from tests.cds.conformance import response_problems
+from tests.conftest import values_of
 from tests.strategies import LOINC, views
+from tests.test_text_safety import R4_STRING, rendered_text, values_of_list
 
 EXAMPLES = int(os.environ.get("DDX_FUZZ_EXAMPLES", "30"))
 RANDOM = os.environ.get("DDX_FUZZ_RANDOM", "") not in ("", "0")
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@schemathesis.check
+def fhir_text_is_plain_and_valid(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Request text in a FHIR answer: markdown (note.text) renders as plain text; displays, texts and issue expressions
+    match R4's string regex as ECMA-262 reads it; no valueInteger is written as a decimal."""
+    if not response.content or not response.content.startswith(b"{"):
+        return None
+    raw = response.content
+    assert not re.search(rb'"valueInteger":-?[0-9]+[.eE]', raw), "a valueInteger written as a decimal"
+    body = json.loads(raw)
+    for note in (n["text"] for notes in values_of_list(body, "note") for n in notes if isinstance(n, dict)):
+        tags, _ = rendered_text(note)
+        assert tags <= {"p"}, f"note renders as markup: {note!r}"
+    strings = [*values_of(body, "display"), *values_of(body, "text"), *(e for es in values_of_list(body, "expression") for e in es)]
+    for value in strings:
+        assert value.startswith("<div") or R4_STRING.fullmatch(value), f"not a valid FHIR string: {value!r}"
+    return None
+
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          fhir_text_is_plain_and_valid]
+# Accept headers a FHIR client sends, all acceptable; the refused ones (other fhirVersion, q=0) are in test_http.py.
+ACCEPTS = itertools.cycle(["application/fhir+json; fhirVersion=4.0", "application/fhir+json", "application/json", "*/*",
+                           "application/fhir+json; fhirVersion=3.0, */*;q=0.1", None])
 
 TRIED: defaultdict[str, Counter[tuple[str, int]]] = defaultdict(Counter)  # run -> (operation, status) -> inputs
 FAILED: defaultdict[str, Counter[str]] = defaultdict(Counter)  # run -> operation -> failing inputs
@@ -159,7 +187,12 @@ def positive_schema(app: FastAPI, knowledge: Catalog) -> Any:
     def map_body(context: Any, body: Any) -> Any:
         return repair(body, knowledge)
 
+    def map_headers(context: Any, headers: Any) -> Any:
+        accept = next(ACCEPTS)
+        return headers if accept is None else {**(headers or {}), "accept": accept}
+
     schema.hook(map_body)
+    schema.hook(map_headers)
     return schema
 
 

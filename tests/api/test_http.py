@@ -240,13 +240,19 @@ def test_application_json_with_charset_is_accepted(mini_client: TestClient) -> N
 
 
 @pytest.mark.parametrize("path", POSTS)
-@pytest.mark.parametrize("accept", ["text/html", "application/xml, text/html;q=0.9"])
+@pytest.mark.parametrize("accept", [
+    "text/html", "application/xml, text/html;q=0.9",
+    "application/fhir+json; fhirVersion=3.0", "application/fhir+json; fhirVersion=6.0", "application/json; fhirVersion=1.0",
+    "application/fhir+json;q=0", "application/fhir+json;q=0, application/json;q=0", "text/*, */*;q=0", "not a media type",
+])
 def test_accept_nothing_we_produce_is_406(mini_client: TestClient, path: str, accept: str) -> None:
     outcome(mini_client.post(path, json=mini_doc(), headers={"accept": accept}), 406)
 
 
 @pytest.mark.parametrize(
-    "accept", ["application/fhir+json", "application/fhir+json; fhirVersion=4.0", "application/json", "*/*", "text/html, */*;q=0.1"]
+    "accept", ["application/fhir+json", "application/fhir+json; fhirVersion=4.0", "application/json", "*/*", "text/html, */*;q=0.1",
+               'application/fhir+json; fhirVersion="4.0"', "application/fhir+json; fhirVersion=4.0.1",
+               "application/fhir+json; fhirVersion=3.0, application/fhir+json; fhirVersion=4.0;q=0.5"]
 )
 def test_accept_something_we_produce(mini_client: TestClient, accept: str) -> None:
     r = mini_client.post("/evaluate", json=mini_doc(), headers={"accept": accept})
@@ -445,3 +451,33 @@ def test_one_shipped_sample_through_evaluate(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == FHIR_JSON
     assert r.json()["entry"][0]["resource"]["resourceType"] == "DiagnosticReport"
+
+
+@pytest.mark.parametrize("path", ["/health", "/knowledge", "/schemas/findings-report"])
+def test_head_is_answered_wherever_get_is(mini_client: TestClient, path: str) -> None:
+    """HEAD /health was 405, though the README and the auth rules call it open (RFC 9110: HEAD wherever GET)."""
+    r = mini_client.head(path)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == mini_client.get(path).headers["content-type"]
+
+
+@pytest.mark.parametrize("path", ["/health/", "/knowledge/", "/evaluate/"])
+def test_a_trailing_slash_is_not_redirected_to_the_host_sent(mini_client: TestClient, path: str) -> None:
+    """The redirect's Location was built from the Host header (with auth off: an open redirect)."""
+    r = mini_client.request("POST" if path == "/evaluate/" else "GET", path, headers={"host": "evil.example"},
+                            json=mini_doc(), follow_redirects=False)
+    assert r.status_code == 404
+    assert "location" not in r.headers and "evil.example" not in r.text
+
+
+def test_an_integer_beyond_64_bits_is_a_value_problem_at_its_path(mini_client: TestClient) -> None:
+    """It was refused as 'an unpaired UTF-16 surrogate' (orjson's reason for not writing it, misread)."""
+    body = json.dumps(mini_doc()).replace('"findings": [{', '"findings": [{"count": 123456789012345678901234567890, ', 1).encode()
+    answer = outcome(post(mini_client, "/evaluate", body), 422)
+    assert [(i["expression"], i["code"]) for i in answer["issue"]] == [(["findings[0].count"], "value")]
+    assert "surrogate" not in answer["issue"][0]["diagnostics"]
+
+
+def test_lower_case_log_level_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DDX_LOG_LEVEL", "debug")
+    assert Settings().log_level == "DEBUG"

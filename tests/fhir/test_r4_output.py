@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
 from plugin import evaluate, terms
 from plugin.knowledge.catalog import Catalog
 from tests.conftest import load_sample, mini_doc, sample_paths, values_of
+from tests.fhir.invariants import dom3_unreferenced
 
 
 def round_trip(resource: dict[str, Any]) -> dict[str, Any]:
@@ -46,6 +48,7 @@ def test_every_sample_output_equals_the_fhir_models_and_resolves(path: Path, cat
     assert round_trip(contained) == contained
     local_ids = {"#" + r["id"] for r in contained["contained"]} | {"#"}
     assert {r for r in references(contained) if r.startswith("#")} <= local_ids
+    assert not dom3_unreferenced(contained), "dom-3: contained resources nothing in the report refers to"
 
 
 def test_diagnostic_report_is_readable_alone(catalog: Catalog) -> None:
@@ -144,3 +147,34 @@ def test_published_definitions_are_current_and_valid_fhir(catalog: Catalog) -> N
         assert round_trip(resource) == resource
     urls = {r["url"] for r in expected.values()}
     assert {terms.EXT_GROUP, terms.EXT_RANK, terms.FINDING_PROPERTY} <= urls
+
+
+def test_out_of_scope_history_and_labs_are_referenced_from_the_report(catalog: Catalog) -> None:
+    """dom-3 found by HAPI's R4 validator: out of scope there is no RiskAssessment.basis, so the contained history and lab
+    Observations were referenced from nowhere. They are the report's supporting information in both shapes."""
+    doc = next(d for d in (load_sample(p.stem) for p in sample_paths()) if not evaluate(d, catalog)["entry"][0]["resource"].get(
+        "conclusionCode") and (d.get("history") or d.get("labs")))
+    contained = evaluate(doc, catalog, shape="contained")
+    assert not dom3_unreferenced(contained)
+    supporting = {x["valueReference"]["reference"] for x in contained.get("extension", []) if x["url"] == terms.EXT_SUPPORTING_INFO}
+    context = {"#" + r["id"] for r in contained["contained"] if r["resourceType"] == "Observation"
+               and r.get("category", [{}])[0].get("coding", [{}])[0].get("code") != "imaging"}
+    assert context and context <= supporting
+
+
+def test_dom3_check_sees_an_unreferenced_contained_resource() -> None:
+    report = {"resourceType": "DiagnosticReport", "id": "r", "result": [{"reference": "#a"}],
+              "contained": [{"resourceType": "Observation", "id": "a"}, {"resourceType": "Observation", "id": "b"},
+                            {"resourceType": "Provenance", "id": "p", "target": [{"reference": "#"}]}]}
+    assert dom3_unreferenced(report) == ["b"]
+
+
+@pytest.mark.parametrize("count", [1.0, 1e2, -0.0])
+def test_a_count_sent_as_a_float_is_written_as_a_fhir_integer(mini: Catalog, count: float) -> None:
+    """JSON Schema's integer admits 1.0, 1e2 and -0.0; FHIR's valueInteger is refused by strict parsers unless integral text."""
+    doc = mini_doc()
+    doc["findings"][0]["count"] = count
+    bundle = evaluate(doc, mini)
+    values = [c["valueInteger"] for o in by_type(bundle, "Observation") for c in o.get("component", []) if "valueInteger" in c]
+    assert values == [int(count)] and all(type(v) is int for v in values)
+    assert f'"valueInteger":{int(count)}}}'.encode() in orjson.dumps(bundle)

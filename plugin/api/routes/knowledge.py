@@ -65,3 +65,11 @@ async def health(request: Request) -> JSONResponse:
     if catalog is None:
         return JSONResponse({"status": "starting"}, status_code=503)
     return JSONResponse({"status": "ready", "packs": [f"{p.id}@{p.version}" for p in catalog.packs]})
+
+
+# HEAD wherever GET is (RFC 9110 §9.3.2: same status and headers, no body; uvicorn drops it). FastAPI routes answer only
+# the methods they list, so HEAD /health was 405 although the README and the auth rules call it open.
+# Added once each, kept out of the OpenAPI document (which would list every operation twice).
+for _route in list(router.routes):
+    if "GET" in getattr(_route, "methods", ()):
+        router.add_api_route(_route.path, _route.endpoint, methods=["HEAD"], include_in_schema=False)  # type: ignore[attr-defined]
