@@ -20,32 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from plugin import load_knowledge  # noqa: E402
-from tests.hostile import Case, base_document, body, cases, handle, sized  # noqa: E402
-
-
-def largest_valid(catalog: object) -> bytes:
-    """Every list at its maxItems, every note at its maxLength: the most work a valid document can ask for."""
-    import copy
-
-    import orjson
-
-    schema = catalog.validator.schema  # type: ignore[attr-defined]
-    doc = base_document(catalog)  # type: ignore[arg-type]
-    note = ("Well-defined margins; no periosteal reaction. " * 40)[:1000]
-    for name in ("reportCode", "studies", "findings", "history", "labs"):
-        limit = schema["properties"][name]["maxItems"]
-        template = doc[name][0]
-        doc[name] = []
-        for i in range(limit):
-            item = copy.deepcopy(template)
-            if "id" in item:
-                item["id"] = f"{name[0]}{i}"
-            if "note" in item:
-                item["note"] = note
-            doc[name].append(item)
-    for f in doc["findings"]:
-        f["study"] = "s0"
-    return orjson.dumps(doc)
+from tests.hostile import Case, body, cases, handle, largest_valid, sized  # noqa: E402
 
 
 def cpu(raw: bytes, catalog: object, runs: int) -> float:

@@ -2,6 +2,7 @@
 keyword that constrains it, bodies of a chosen size built to make that keyword (or the rules behind it) work hardest.
 
     cases(catalog)        every (place, shape) pair: a function of n (the repeat count) giving a document
+    largest_valid(catalog) the most a valid document can hold, as bytes
     body(case, n)         the document as bytes
     sized(case, nbytes)   the n whose body is about `nbytes` long
     handle(body, catalog) what POST /evaluate does with a body, minus HTTP: parse, check, evaluate, render or refuse
@@ -167,3 +168,23 @@ def handle(raw: bytes, catalog: Catalog) -> bytes:
         return orjson.dumps(engine.render(engine.result_of(document, catalog)))
     except InputInvalid as exc:
         return orjson.dumps(operation_outcome(exc.issues))
+
+
+def largest_valid(catalog: Catalog) -> bytes:
+    """Every list at its maxItems, every note at its maxLength, every attribute value: the most a valid document holds."""
+    schema = catalog.validator.schema
+    doc = base_document(catalog)
+    note = ("Well-defined margins; no periosteal reaction. " * 40)[:1000]
+    for name in ("reportCode", "studies", "findings", "history", "labs"):
+        template = doc[name][0]
+        doc[name] = []
+        for i in range(schema["properties"][name]["maxItems"]):
+            item = copy.deepcopy(template)
+            if "id" in item:
+                item["id"] = f"{name[0]}{i}"
+            if "note" in item:
+                item["note"] = note
+            doc[name].append(item)
+    for f in doc["findings"]:
+        f["study"] = "s0"
+    return orjson.dumps(doc)

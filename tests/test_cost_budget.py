@@ -21,11 +21,12 @@ import pstats
 import time
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import pytest
 
 from plugin.knowledge.catalog import Catalog
-from tests.hostile import Case, body, cases, handle, sized
+from tests.hostile import Case, body, cases, handle, largest_valid, sized
 
 SMALL = 32 * 1024  # bytes, for operation counts; the large body is twice this
 SMALL_CPU = 128 * 1024  # bytes, for CPU time; both under the default 1 MiB limit
@@ -88,10 +89,13 @@ def test_operations_grow_linearly_for_every_place_and_shape(catalog: Catalog) ->
 
 def test_cpu_grows_linearly_for_every_place_and_shape(catalog: Catalog) -> None:
     def measure(small: bytes, large: bytes) -> tuple[float, float] | None:
-        pair = cpu_pair(small, large, catalog, 2)
-        if pair[1] > RATIO * pair[0]:  # measure again, longer, before calling it: the machine is shared
-            pair = cpu_pair(small, large, catalog, 9)
-        return (pair[0] * 1e3, pair[1] * 1e3) if pair[1] > RATIO * pair[0] else None
+        # Measured again, longer, before calling it: the machine is shared, and a memory-bound body grows ~2.2x from
+        # cache misses alone. Noise does not survive three long retries; a quadratic keyword (4x) never passes one.
+        for repeats in (2, 7, 9, 9):
+            pair = cpu_pair(small, large, catalog, repeats)
+            if pair[1] <= RATIO * pair[0]:
+                return None
+        return pair[0] * 1e3, pair[1] * 1e3
 
     places = heavy_places(catalog)
     assert places <= {c.place for c in cases(catalog)}, "a place the CPU test attacks is no longer in the schema"
@@ -117,3 +121,23 @@ def test_a_long_unique_items_array_is_refused_by_its_length_alone(catalog: Catal
     raw = body(case, 7000)
     assert operations(raw, catalog) < 20_000
     assert b"at most" in handle(raw, catalog)
+
+
+def test_the_largest_valid_document_is_read_evaluated_and_within_the_parse_bounds(catalog: Catalog) -> None:
+    """The bounds that refuse hostile bodies cheaply (MAX_VALUES, the schema's sizes) never refuse a valid document."""
+    from plugin import strict_json, validate
+
+    raw = largest_valid(catalog)
+    document = strict_json.parse(raw)
+    assert validate.check(document, catalog) == []
+    assert handle(raw, catalog).startswith(b'{"resourceType":"Bundle"')
+    values = sum(len(x) for x in strict_json_containers(document))
+    assert values * 3 < strict_json.MAX_VALUES, f"{values} values: MAX_VALUES leaves too little headroom"
+
+
+def strict_json_containers(node: Any) -> list[Any]:
+    if isinstance(node, dict):
+        return [node, *(c for v in node.values() for c in strict_json_containers(v))]
+    if isinstance(node, list):
+        return [node, *(c for v in node for c in strict_json_containers(v))]
+    return []
