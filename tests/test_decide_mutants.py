@@ -6,14 +6,16 @@ other tests let live (docs/mutation-testing.md). The expected numbers follow fro
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from plugin import load_knowledge, paths
 from plugin.engine import result_of
 from plugin.knowledge.catalog import Catalog
 from plugin.model import Candidate, EffectKind, PackResult
-from tests.conftest import MINI_CONCEPT, mini_doc
+from tests.conftest import MINI_CONCEPT, MINI_PACKS, load_sample, mini_doc
 
 
 def decided(mini: Catalog, doc: dict[str, Any], max_items: int = 5) -> PackResult:
@@ -80,11 +82,11 @@ def test_clue_truths_and_what_fired(mini: Catalog) -> None:
     pack = decided(mini, mini_doc())
     assert pack.clue_truths == {"bone": True, "calcium": False, "recent-trauma": None, "toes-normal": None,
                                 "high-phosphate": None, "proximal": True}
-    fired = {t.clue_id: [(f.diagnosis, f.effect, f.weight) for f in t.fired] for t in pack.clues}
-    assert fired == {"bone": [("bone-former", EffectKind.SUPPORTS, 2.0), ("calcium-former", EffectKind.OPPOSES, 1.0)],
+    fired = {t.clue_id: [(f.diagnosis, f.effect, f.weight, f.reason) for f in t.fired] for t in pack.clues}
+    assert fired == {"bone": [("bone-former", EffectKind.SUPPORTS, 2.0, "test"), ("calcium-former", EffectKind.OPPOSES, 1.0, "test")],
                      "calcium": [], "recent-trauma": [], "toes-normal": [], "high-phosphate": [],
-                     "proximal": [("bone-former", EffectKind.SUPPORTS, 0.5)]}
-    assert [(t.clue_id, t.truth) for t in pack.clues][:2] == [("bone", True), ("calcium", False)]
+                     "proximal": [("bone-former", EffectKind.SUPPORTS, 0.5, "test")]}
+    assert [(t.clue_id, t.statement, t.truth) for t in pack.clues][:2] == [("bone", "True bone", True), ("calcium", "Amorphous calcium", False)]
 
 
 def test_next_step_separates_from_the_nearest_competitor(mini: Catalog) -> None:
@@ -121,6 +123,19 @@ def test_calcium_and_high_phosphate_rank_the_calcium_former_first(mini: Catalog)
     assert [o.fact_ids for o in first.supporting] == [("finding:f1",), ("lab:l1",)]
     assert first.cautions == () and [c.id for c in second.cautions] == ["no-biopsy"]  # the caution belongs to bone-former
     assert first.next_step is None and second.next_step is None  # every test's clues are stated
+
+
+def test_what_counts_against_is_listed_with_its_clue_and_reason(mini: Catalog) -> None:
+    doc = mineral("bone")
+    doc["findings"].append(mineral("calcium")["findings"][0] | {"id": "f2"})  # a second calcification, of calcium
+    pack = decided(mini, doc)
+    assert ranked(pack) == [("bone-former", 2.5, "high", "High"), ("calcium-former", 0.0, "moderate", "Moderate")]
+    calcium = only(pack, "calcium-former")
+    (against,) = calcium.opposing
+    assert (against.clue_id, against.statement, against.effect, against.weight, against.reason, against.sources, against.fact_ids) == (
+        "bone", "True bone", EffectKind.OPPOSES, 1.0, "test", ("test",), ("finding:f1", "finding:f2"))
+    (support,) = calcium.supporting
+    assert (support.clue_id, support.statement, support.effect, support.reason) == ("calcium", "Amorphous calcium", EffectKind.SUPPORTS, "test")
 
 
 def test_the_cut_keeps_the_best(mini: Catalog) -> None:
@@ -197,6 +212,16 @@ def test_out_of_scope_says_what_the_pack_requires(mini: Catalog, status: str | N
     else:
         doc["findings"][0] = {"id": "f1", "study": "s1", "code": concept("calcification"), "status": status}
     pack = decided(mini, doc)
-    assert not pack.in_scope and pack.candidates == () and pack.excluded == ()
+    assert pack.in_scope is False and pack.candidates == () and pack.excluded == ()
+    assert (pack.clue_truths, pack.trace, pack.clues) == ({}, {}, ())  # no clue is evaluated outside the scope
     assert pack.scope_reason == f"Outside the scope of 'Mini test pack', which requires: Calcification stated present. This report {why}."
     assert (pack.pack_id, pack.pack_version, pack.pack_title, pack.intended_use) == ("mini", "1.0.0", "Mini test pack", "Tests only.")
+
+
+def test_a_pack_out_of_scope_does_not_stop_the_next(tmp_path: Path) -> None:
+    for pack in [MINI_PACKS / "mini", *sorted(p.parent for p in paths.MAPPINGS_DIR.glob("*/pack.yaml"))]:
+        (tmp_path / pack.name).symlink_to(pack, target_is_directory=True)
+    both = load_knowledge(tmp_path)
+    result = result_of(load_sample("061-fop-neck-back-bridges-great-toes"), both)
+    assert [(p.pack_id, p.in_scope) for p in result.packs] == [("mini", False), ("soft-tissue-calcification", True)]
+    assert result.packs[1].candidates and result.candidates == result.packs[1].candidates

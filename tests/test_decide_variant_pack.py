@@ -36,6 +36,7 @@ def _scoring(pack: Any) -> None:
                                      {"min_score": 1.0, "code": "moderate", "display": "Moderate"},
                                      {"min_score": 0.0, "code": "low", "display": "Low"}]  # the floor stays at -5
     pack["scoring"]["next_step"]["neighbours"] = 1
+    pack["scope"]["statement"] = "Calcification of lesion X."  # one sentence, ending in a capital X
 
 
 def _diagnoses(data: Any) -> None:
@@ -47,8 +48,9 @@ def _diagnoses(data: Any) -> None:
 
 def _clues(data: Any) -> None:
     by_id = {c["id"]: c for c in data["clues"]}
-    for clue in ("bone", "calcium", "high-phosphate"):
+    for clue in ("bone", "calcium"):
         by_id[clue]["effects"].append(_effect("mixed-former", "supports", 1.0))
+    by_id["high-phosphate"]["effects"].append(_effect("mixed-former", "supports", 1.0004))  # shown to 3 decimals
     by_id["recent-trauma"]["effects"].append(_effect("calcium-former", "required", reason="needs trauma"))
     data["clues"].append({"id": "several", "statement": "Two or more", "source": ["test"],
                           "when": {"finding": {"concept": "calcification", "count": {"min": 2}}},
@@ -181,3 +183,19 @@ def test_the_nearest_neighbour_is_the_one_closest_in_score(variant: Catalog) -> 
     assert steps(pack) == {"bone-former": ("phosphate-test", ("calcium-former",), 1.0),
                            "calcium-former": ("phosphate-test", ("bone-former",), 1.0),
                            "mixed-former": ("phosphate-test", ("calcium-former",), 0.25)}
+
+
+def test_scores_are_given_to_three_decimals(variant: Catalog) -> None:
+    lab = {"id": "l1", "code": {"system": "http://loinc.org", "code": "2777-1", "display": "Phosphate"}, "interpretation": "H"}
+    pack = decided(variant, doc(labs=[lab]))
+    # mixed-former: 1 calcium + 1.0004 phosphate - 1 age = 1.0004; calcium-former: -1 + 2 + 1.5 = 2.5
+    assert ranked(pack) == [("calcium-former", 2.5, "high"), ("mixed-former", 1.0, "moderate"), ("bone-former", 0.5, "low")]
+    assert pack.trace == {"scores": {"bone-former": 0.5, "calcium-former": 2.5, "mixed-former": 1.0}}
+
+
+def test_out_of_scope_quotes_the_first_sentence_of_the_scope_whole(variant: Catalog) -> None:
+    document = doc()
+    document["findings"][0]["status"] = "absent"
+    del document["findings"][0]["attributes"], document["findings"][0]["size"]
+    pack = decided(variant, document)
+    assert pack.scope_reason == "Outside the scope of 'Mini test pack', which requires: Calcification of lesion X. This report states otherwise."

@@ -169,6 +169,7 @@ def value(v: float, unit: str = "mg/dL", flag: str | None = None, **rng: float) 
         (lab(interpretation="A"), None, None, None),  # abnormal, direction not stated
         (value(4.0, flag="N"), False, False, True),  # a value with no range: the flag decides
         (value(7.0, flag="L", **RANGE), True, False, False),  # value and range outrank the flag
+        (value(7.0, flag="N", **RANGE), True, False, False),
     ],
 )
 def test_high_low_normal(mini: Catalog, result: dict[str, Any], high: bool | None, low: bool | None, normal: bool | None) -> None:
