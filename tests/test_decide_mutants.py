@@ -75,7 +75,7 @@ def test_bone_stated_shows_the_bone_former_alone(mini: Catalog) -> None:
     assert clues(top.supporting) == [("bone", 2.0), ("proximal", 0.5)]  # strongest first
     assert [o.fact_ids for o in top.supporting] == [("finding:f1",), ("finding:f1",)]
     assert clues(top.not_stated) == [("recent-trauma", 1.0)] and top.opposing == ()
-    assert [c.id for c in top.cautions] == ["no-biopsy"]
+    assert [(c.id, c.statement, c.sources) for c in top.cautions] == [("no-biopsy", "Do not biopsy.", ("test",))]
 
 
 def test_clue_truths_and_what_fired(mini: Catalog) -> None:

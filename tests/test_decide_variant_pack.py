@@ -50,11 +50,20 @@ def _clues(data: Any) -> None:
     by_id = {c["id"]: c for c in data["clues"]}
     for clue in ("bone", "calcium"):
         by_id[clue]["effects"].append(_effect("mixed-former", "supports", 1.0))
-    by_id["high-phosphate"]["effects"].append(_effect("mixed-former", "supports", 1.0004))  # shown to 3 decimals
+    by_id["high-phosphate"]["effects"].append(_effect("mixed-former", "supports", 1.5))  # as much as for calcium-former
     by_id["recent-trauma"]["effects"].append(_effect("calcium-former", "required", reason="needs trauma"))
     data["clues"].append({"id": "several", "statement": "Two or more", "source": ["test"],
                           "when": {"finding": {"concept": "calcification", "count": {"min": 2}}},
                           "effects": [_effect("mixed-former", "supports", 2.0)]})
+    data["clues"].append({"id": "female", "statement": "Female", "source": ["test"], "when": {"sex": "female"},
+                          "effects": [_effect("mixed-former", "supports", 0.0004)]})  # shown to 3 decimals
+    data["clues"].append({"id": "adult", "statement": "Adult", "source": ["test"], "when": {"age": {"min": {"value": 20, "unit": "a"}}},
+                          "effects": [_effect("mixed-former", "supports", 0.0000004)]})  # below the precision of ranking
+
+
+def _discriminators(data: Any) -> None:
+    mri = {"id": "mri", "statement": "MRI for mineral type", "kind": "imaging", "resolves": ["calcium", "bone"], "source": ["test"]}
+    data["discriminators"].insert(1, mri)  # always as good as CT, listed after it
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +74,7 @@ def variant(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     _edit(folder, "pack.yaml", _scoring)
     _edit(folder, "diagnoses.yaml", _diagnoses)
     _edit(folder, "clues.yaml", _clues)
+    _edit(folder, "discriminators.yaml", _discriminators)
     _edit(folder, "cautions.yaml", lambda data: data["cautions"][0].__setitem__("within_rank", 1))
     return load_knowledge(root)
 
@@ -164,8 +174,8 @@ def test_a_caution_below_its_rank_neither_shows_nor_forbids(variant: Catalog) ->
     pack = decided(variant, document)
     assert ranked(pack) == [("mixed-former", 1.0, "moderate"), ("bone-former", 0.5, "low")]
     assert [c.cautions for c in pack.candidates] == [(), ()]
-    # biopsy resolves bone, calcium and phosphate: 1 / (1 + 0.5) * (|1 - 2| + |1 - 0| + |1 - 0|) = 2.0, more than CT's 1.333
-    assert steps(pack) == {"mixed-former": ("biopsy", ("bone-former",), 2.0), "bone-former": ("biopsy", ("mixed-former",), 2.0)}
+    # biopsy resolves bone, calcium and phosphate: 1 / (1 + 0.5) * (|1 - 2| + |1 - 0| + |1.5 - 0|) = 2.333, more than CT's 1.333
+    assert steps(pack) == {"mixed-former": ("biopsy", ("bone-former",), 2.333), "bone-former": ("biopsy", ("mixed-former",), 2.333)}
 
 
 def test_a_caution_at_its_rank_shows_and_forbids(variant: Catalog) -> None:
@@ -173,24 +183,34 @@ def test_a_caution_at_its_rank_shows_and_forbids(variant: Catalog) -> None:
     assert ranked(pack) == [("bone-former", 0.5, "low")]
     assert [c.id for c in pack.candidates[0].cautions] == ["no-biopsy"]
     # One neighbour: calcium-former and mixed-former are both 1.5 away; the first in pack order is taken.
-    # CT: 1 / 2.5 * (|2 - -1| + |0 - 2|) = 2.0; biopsy would be 2.6 but is forbidden.
+    # CT: 1 / 2.5 * (|2 - -1| + |0 - 2|) = 2.0, and MRI as much: the first listed is given; biopsy (2.6) is forbidden.
     assert steps(pack) == {"bone-former": ("ct", ("calcium-former",), 2.0)}
 
 
 def test_the_nearest_neighbour_is_the_one_closest_in_score(variant: Catalog) -> None:
     pack = decided(variant, doc(history=[trauma()]))
     # bone-former 1.5: calcium-former (0.5 away) is nearer than mixed-former (1.5 away) although both are shown.
+    # mixed-former's nearest is calcium-former, which a high phosphate would raise as much: no test separates them.
     assert steps(pack) == {"bone-former": ("phosphate-test", ("calcium-former",), 1.0),
                            "calcium-former": ("phosphate-test", ("bone-former",), 1.0),
-                           "mixed-former": ("phosphate-test", ("calcium-former",), 0.25)}
+                           "mixed-former": None}
+
+
+def test_a_test_that_separates_nothing_is_never_the_next_step(variant: Catalog) -> None:
+    document = doc(age=40)
+    del document["findings"][0]["bodySite"]  # bone-former: nothing for it, not shown
+    pack = decided(variant, document)
+    assert ranked(pack) == [("mixed-former", 1.0, "moderate"), ("calcium-former", 0.0, "low")]
+    assert steps(pack) == {"mixed-former": None, "calcium-former": None}  # only the phosphate test is open: it moves both by 1.5
 
 
 def test_scores_are_given_to_three_decimals(variant: Catalog) -> None:
-    lab = {"id": "l1", "code": {"system": "http://loinc.org", "code": "2777-1", "display": "Phosphate"}, "interpretation": "H"}
-    pack = decided(variant, doc(labs=[lab]))
-    # mixed-former: 1 calcium + 1.0004 phosphate - 1 age = 1.0004; calcium-former: -1 + 2 + 1.5 = 2.5
-    assert ranked(pack) == [("calcium-former", 2.5, "high"), ("mixed-former", 1.0, "moderate"), ("bone-former", 0.5, "low")]
-    assert pack.trace == {"scores": {"bone-former": 0.5, "calcium-former": 2.5, "mixed-former": 1.0}}
+    document = doc()
+    document["patient"]["sex"] = "female"
+    pack = decided(variant, document)
+    # mixed-former: 1 calcium + 0.0004 female - 1 age = 0.0004
+    assert ranked(pack) == [("calcium-former", 1.0, "moderate"), ("bone-former", 0.5, "low"), ("mixed-former", 0.0, "low")]
+    assert pack.trace == {"scores": {"bone-former": 0.5, "calcium-former": 1.0, "mixed-former": 0.0}}
 
 
 def test_out_of_scope_quotes_the_first_sentence_of_the_scope_whole(variant: Catalog) -> None:
@@ -199,3 +219,9 @@ def test_out_of_scope_quotes_the_first_sentence_of_the_scope_whole(variant: Cata
     del document["findings"][0]["attributes"], document["findings"][0]["size"]
     pack = decided(variant, document)
     assert pack.scope_reason == "Outside the scope of 'Mini test pack', which requires: Calcification of lesion X. This report states otherwise."
+
+
+def test_scores_equal_to_six_decimals_keep_the_pack_order(variant: Catalog) -> None:
+    pack = decided(variant, doc(age=25))
+    # calcium-former: -1 + 2 - 1 (age) = 0; mixed-former: 1 - 1 (age) + 0.0000004 (adult): equal to 6 decimals
+    assert ranked(pack) == [("bone-former", 0.5, "low"), ("calcium-former", 0.0, "low"), ("mixed-former", 0.0, "low")]
