@@ -71,7 +71,7 @@ def test_bone_stated_shows_the_bone_former_alone(mini: Catalog) -> None:
     assert pack.trace == {"scores": {"bone-former": 2.5, "calcium-former": -2.0}}  # -1 prior - 1 bone; nothing for it: not shown
     assert pack.excluded == ()
     (top,) = pack.candidates
-    assert top.rank == 1
+    assert (top.rank, top.display, top.group_id, top.group_display, top.outside_pack) == (1, "Bone former", "ossifying", "Ossifying", False)
     assert clues(top.supporting) == [("bone", 2.0), ("proximal", 0.5)]  # strongest first
     assert [o.fact_ids for o in top.supporting] == [("finding:f1",), ("finding:f1",)]
     assert clues(top.not_stated) == [("recent-trauma", 1.0)] and top.opposing == ()

@@ -1,7 +1,7 @@
 """The decide stage on a variant of the mini pack with what the mini pack lacks: a `required` clue, usual ages open at
-one end, a third diagnosis, a lowest likelihood band above the report floor, a caution limited to rank 1 and next steps
-that weigh one neighbour. Written to kill decide-stage mutants (docs/mutation-testing.md); the expected numbers follow
-from the pack below by hand.
+one end, a third diagnosis, a lowest likelihood band above the report floor, a caution limited to rank 1, next steps
+that weigh one neighbour, two tests always equally good, weights below the shown precision. Written to kill
+decide-stage mutants (docs/mutation-testing.md); the expected numbers follow from the pack below by hand.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def _effect(dx: str, kind: str, weight: float | None = None, reason: str = "test
 def _scoring(pack: Any) -> None:
     pack["scoring"]["likelihood"] = [{"min_score": 2.0, "code": "high", "display": "High"},
                                      {"min_score": 1.0, "code": "moderate", "display": "Moderate"},
-                                     {"min_score": 0.0, "code": "low", "display": "Low"}]  # the floor stays at -5
+                                     {"min_score": 0.0, "code": "low", "display": "Low"}]
+    pack["scoring"]["report_min_score"] = -1.0  # below the lowest band
     pack["scoring"]["next_step"]["neighbours"] = 1
     pack["scope"]["statement"] = "Calcification of lesion X."  # one sentence, ending in a capital X
 
@@ -225,3 +226,11 @@ def test_scores_equal_to_six_decimals_keep_the_pack_order(variant: Catalog) -> N
     pack = decided(variant, doc(age=25))
     # calcium-former: -1 + 2 - 1 (age) = 0; mixed-former: 1 - 1 (age) + 0.0000004 (adult): equal to 6 decimals
     assert ranked(pack) == [("bone-former", 0.5, "low"), ("calcium-former", 0.0, "low"), ("mixed-former", 0.0, "low")]
+
+
+def test_a_score_at_the_floor_is_shown(variant: Catalog) -> None:
+    document = doc(mineral="bone", age=25)
+    document["findings"].append(doc(mineral="calcium")["findings"][0] | {"id": "f2"})
+    pack = decided(variant, document)
+    # calcium-former: -1 prior - 1 bone + 2 calcium - 1 age = -1.0, the pack's floor; mixed-former: 1 + 1 - 1 (age)
+    assert ranked(pack) == [("bone-former", 2.5, "high"), ("mixed-former", 1.0, "moderate"), ("calcium-former", -1.0, "low")]
