@@ -74,6 +74,10 @@ def test_a_single_site_not_a_set(mini: Catalog, site: str, expected: bool) -> No
     assert truth(mini, calc(site=["thigh"]), doc) is expected
 
 
+def test_site_sets_and_sites_mix(mini: Catalog) -> None:
+    assert truth(mini, calc(site=["proximal", "thigh"]), mini_doc()) is True  # the document's calcification is at the hip
+
+
 def test_any_accepted_attribute_value_matches(mini: Catalog) -> None:
     either = calc(attributes={"mineral": ["calcium", "bone"]})
     assert truth(mini, either, mini_doc()) is True
