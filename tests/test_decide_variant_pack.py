@@ -102,8 +102,11 @@ def ranked(pack: PackResult) -> list[tuple[str, float, str]]:
 
 
 def steps(pack: PackResult) -> dict[str, tuple[str, tuple[str, ...], float] | None]:
-    return {c.diagnosis_id: c.next_step and (c.next_step.discriminator_id, c.next_step.neighbours, c.next_step.separation)
-            for c in pack.candidates}
+    """The separating test of the leading diagnosis: the footer's first question (per-diagnosis steps are the pack's own
+    work-up since the radiologist's form; the mini pack defines none)."""
+    top = pack.candidates[0].diagnosis_id if pack.candidates else None
+    q = pack.questions[0] if pack.questions else None
+    return {top: q and (q.discriminator_id, q.neighbours, q.separation)} if top else {}
 
 
 # --- a required clue: unknown is listed as not stated, false excludes, true does nothing ---
@@ -176,7 +179,7 @@ def test_a_caution_below_its_rank_neither_shows_nor_forbids(variant: Catalog) ->
     assert ranked(pack) == [("mixed-former", 1.0, "moderate"), ("bone-former", 0.5, "low")]
     assert [c.cautions for c in pack.candidates] == [(), ()]
     # biopsy resolves bone, calcium and phosphate: 1 / (1 + 0.5) * (|1 - 2| + |1 - 0| + |1.5 - 0|) = 2.333, more than CT's 1.333
-    assert steps(pack) == {"mixed-former": ("biopsy", ("bone-former",), 2.333), "bone-former": ("biopsy", ("mixed-former",), 2.333)}
+    assert steps(pack) == {"mixed-former": ("biopsy", ("bone-former",), 2.333)}
 
 
 def test_a_caution_at_its_rank_shows_and_forbids(variant: Catalog) -> None:
@@ -192,9 +195,7 @@ def test_the_nearest_neighbour_is_the_one_closest_in_score(variant: Catalog) -> 
     pack = decided(variant, doc(history=[trauma()]))
     # bone-former 1.5: calcium-former (0.5 away) is nearer than mixed-former (1.5 away) although both are shown.
     # mixed-former's nearest is calcium-former, which a high phosphate would raise as much: no test separates them.
-    assert steps(pack) == {"bone-former": ("phosphate-test", ("calcium-former",), 1.0),
-                           "calcium-former": ("phosphate-test", ("bone-former",), 1.0),
-                           "mixed-former": None}
+    assert steps(pack) == {"bone-former": ("phosphate-test", ("calcium-former",), 1.0)}
 
 
 def test_a_test_that_separates_nothing_is_never_the_next_step(variant: Catalog) -> None:
@@ -202,7 +203,7 @@ def test_a_test_that_separates_nothing_is_never_the_next_step(variant: Catalog) 
     del document["findings"][0]["bodySite"]  # bone-former: nothing for it, not shown
     pack = decided(variant, document)
     assert ranked(pack) == [("mixed-former", 1.0, "moderate"), ("calcium-former", 0.0, "low")]
-    assert steps(pack) == {"mixed-former": None, "calcium-former": None}  # only the phosphate test is open: it moves both by 1.5
+    assert steps(pack) == {"mixed-former": None}  # only the phosphate test is open: it moves both by 1.5
 
 
 def test_scores_are_given_to_three_decimals(variant: Catalog) -> None:
