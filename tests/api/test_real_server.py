@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import MINI_PACKS, ROOT, mini_doc
+from tests.servers import wait_until_healthy
 
 FHIR_JSON = "application/fhir+json; fhirVersion=4.0"
 LIMIT = 4096
@@ -47,19 +47,7 @@ def serving(log_lines: list[str]) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"server exited with {proc.returncode}: {log.read().decode(errors='replace')[-2000:]}")
-                try:
-                    if httpx.get(f"{base}/health", timeout=1.0).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"server not ready on {base} within {START_TIMEOUT_S:.0f} s")
-                time.sleep(0.1)
+            wait_until_healthy(proc, base, log, START_TIMEOUT_S)
             yield base
         finally:
             proc.terminate()

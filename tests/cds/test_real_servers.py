@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +26,7 @@ from tests.api.test_real_server import free_port
 from tests.cds.databases import KINDS, database_url
 from tests.cds.test_conformance import SERVICE, cds_request
 from tests.conftest import ROOT
+from tests.servers import wait_until_healthy
 
 START_TIMEOUT_S = 60.0
 
@@ -46,19 +46,7 @@ def serve(db_url: str, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes
         proc = subprocess.Popen([sys.executable, "-m", "plugin", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
                                 cwd=ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"server exited with {proc.returncode}: {log.read().decode(errors='replace')[-2000:]}")
-                try:
-                    if httpx.get(f"{base}/health", timeout=1.0).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"server not ready on {base} within {START_TIMEOUT_S:.0f} s")
-                time.sleep(0.1)
+            wait_until_healthy(proc, base, log, START_TIMEOUT_S)
             yield base, proc
         finally:
             if proc.poll() is None:
