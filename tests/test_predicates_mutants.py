@@ -247,6 +247,7 @@ ONSET = {"min": {"value": 2, "unit": "wk"}}
         ({"lab": {"test": "unobtainium", "high": True}}, "when.lab.test", "lab 'unobtainium' is not in the vocabulary"),
         ({"lab": {"test": "phosphate", "above": {"value": 1, "unit": "U/L"}}}, "when.lab.above.unit", "'U/L' does not convert to mg/dL"),
         ({"lab": {"test": "phosphate", "below": {"value": 1, "unit": "U/L"}}}, "when.lab.below.unit", "'U/L' does not convert to mg/dL"),
+        ({"lab": {"test": "phosphate", "between": [1, 2]}}, "when.lab", "unknown lab comparison 'between'"),  # the schema admits none
     ],
 )
 def test_a_predicate_that_cannot_compile_names_its_path_and_reason(mini: Catalog, predicate: dict[str, Any], path: str, reason: str) -> None:
