@@ -31,7 +31,7 @@ EXTRA_PROPERTIES_KEPT = 101  # unexpected properties named per object: the issue
 
 @dataclass
 class SchemaError:
-    """The parts of a `jsonschema.ValidationError` that plugin.validate reads (same names)."""
+    """The parts of a `jsonschema.ValidationError` that plugin.read.check reads (same names)."""
 
     validator: str  # the keyword
     validator_value: Any

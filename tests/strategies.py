@@ -1,7 +1,7 @@
 """Hypothesis strategies for findings documents, drawn from a loaded catalog's own vocabulary.
 
     findings_documents(catalog)   realistic documents the schema and the cross-field rules accept
-    invalid_documents(catalog)    mutations of those that `plugin.validate.check` must reject
+    invalid_documents(catalog)    mutations of those that `plugin.read.check.check` must reject
     unreadable_bodies(catalog)    request bodies that are not strict JSON (the API answers 400)
 
 Plain functions of a Catalog, no pytest fixtures inside: benchmarks and ad-hoc scripts can use them too,

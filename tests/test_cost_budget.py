@@ -125,7 +125,8 @@ def test_a_long_unique_items_array_is_refused_by_its_length_alone(catalog: Catal
 
 def test_the_largest_valid_document_is_read_evaluated_and_within_the_parse_bounds(catalog: Catalog) -> None:
     """The bounds that refuse hostile bodies cheaply (MAX_VALUES, the schema's sizes) never refuse a valid document."""
-    from plugin import strict_json, validate
+    from plugin import strict_json
+    from plugin.read import check as validate
 
     raw = largest_valid(catalog)
     document = strict_json.parse(raw)
