@@ -43,7 +43,7 @@ def core_bench(runs: int, model_runs: int) -> dict[str, Any]:
     from fhir.resources.R4B import get_fhir_model_class
 
     from plugin import engine
-from plugin.read import check as validate
+    from plugin.read import check as validate
 
     catalog = engine.load_knowledge()
     per_sample = []
