@@ -69,6 +69,7 @@ class Fact:
     laterality: str | None = None
     attributes: Mapping[str, frozenset[str]] = field(default_factory=dict)
     attribute_order: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    absent_attributes: Mapping[str, frozenset[str]] = field(default_factory=dict)  # values stated not there (1.1)
     size_mm: float | None = None
     size: tuple[float, str] | None = None
     count: int | None = None
@@ -83,6 +84,7 @@ class Fact:
     pack_coding: Coding | None = None  # the concept in the pack's system, when the input used a standard code
     site_pack_coding: Coding | None = None
     attribute_codings: tuple[tuple[Coding, Coding], ...] = ()  # (attribute, value) in input order
+    absent_attribute_codings: tuple[tuple[Coding, Coding], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +109,13 @@ class Report:
     sex: str | None
     age_days: float | None
     report_codings: tuple[Coding, ...]
-    study_date: str | None  # the latest study: the one being reported
+    study_date: str | None  # the document's date, else the latest study's: the one being reported
     facts: tuple[Fact, ...]
     labs: tuple[LabResult, ...]
     by_concept: Mapping[str, tuple[Fact, ...]]
     labs_by_test: Mapping[str, tuple[LabResult, ...]]
     warnings: tuple[Issue, ...] = ()
+    clinical_only: bool = False  # no imaging study listed: findings from a clinical examination (schema 1.1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,8 @@ CAT_RAD = {"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "R
 CAT_LOINC_RAD = {"system": "http://loinc.org", "code": "LP29684-5", "display": "Radiology"}
 LOINC_IMAGING_STUDY = {"system": "http://loinc.org", "code": "18748-4", "display": "Diagnostic imaging study"}
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+OBS_IMAGING = {"system": OBS_CATEGORY, "code": "imaging", "display": "Imaging"}
+OBS_EXAM = {"system": OBS_CATEGORY, "code": "exam", "display": "Exam"}
 AIAST = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "AIAST",
          "display": "Artificial Intelligence asserted"}
 RISK_PROBABILITY = "http://terminology.hl7.org/CodeSystem/risk-probability"
@@ -24,6 +26,7 @@ VER_DIFFERENTIAL = {"system": "http://terminology.hl7.org/CodeSystem/condition-v
 COND_ENCOUNTER_DX = {"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "encounter-diagnosis",
                      "display": "Encounter Diagnosis"}
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+NEGATIVE = {"system": INTERPRETATION, "code": "NEG", "display": "Negative"}
 INTERPRETATION_DISPLAY = {"H": "High", "HH": "Critical high", "L": "Low", "LL": "Critical low", "N": "Normal", "A": "Abnormal"}
 UCUM = "http://unitsofmeasure.org"
 

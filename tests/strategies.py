@@ -384,7 +384,8 @@ def _objects(doc: Doc) -> list[dict[str, Any]]:
 def drop_required(draw: Draw, doc: Doc, catalog: Catalog) -> bool:
     places: list[tuple[dict[str, Any], str]] = [(doc, k) for k in ("patient", "studies", "findings")]
     places += [(s, k) for s in doc["studies"] for k in ("id", "modality", "date")]
-    places += [(f, k) for f in doc["findings"] for k in ("id", "study", "code", "status")]
+    # a finding's study is optional since 1.1 (found on examination); without `studies`, its reference dangles
+    places += [(f, k) for f in doc["findings"] for k in ("id", "code", "status")]
     places += [(f["code"], k) for f in doc["findings"] for k in ("system", "code", "display")]
     places += [(h, k) for h in doc.get("history", []) for k in ("id", "code", "status")]
     places += [(x, k) for x in doc.get("labs", []) for k in ("id", "code")]

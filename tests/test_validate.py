@@ -107,7 +107,7 @@ def test_each_missing_property_is_one_issue(mini: Catalog) -> None:
 
 def test_missing_top_level_properties(mini: Catalog) -> None:
     issues = issues_of({}, mini)
-    assert sorted(i.path for i in issues) == ["findings", "patient", "studies"]
+    assert sorted(i.path for i in issues) == ["findings", "patient"]  # studies are optional since 1.1 (clinical-only)
     assert {i.code for i in issues} == {"required"}
 
 

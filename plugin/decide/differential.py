@@ -28,8 +28,11 @@ def decide(report: Report, catalog: Catalog, max_items: int = DEFAULT_MAX_DIFFER
     sections = []
     for pack in catalog.packs:
         in_scope = pack.scope(report)
-        if in_scope is not True:
+        if report.clinical_only and not pack.clinical_only:
+            in_scope, why = False, "has no imaging study"
+        else:
             why = "states otherwise" if in_scope is False else "does not state it"
+        if in_scope is not True:
             needed = pack.scope_statement.split(". ")[0].rstrip(".")
             sections.append(
                 PackResult(pack.id, pack.version, pack.title, pack.intended_use, False,

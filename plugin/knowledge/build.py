@@ -58,6 +58,7 @@ def build_pack(folder: Path, raw: Mapping[str, Any]) -> Pack:
         unstated={(c.id, e.diagnosis): ClueOutcome(c.id, c.statement, e.effect, e.weight, e.reason, c.sources)
                   for c in clues for e in c.effects},
         next_step_neighbours=int(man["scoring"]["next_step"]["neighbours"]), form=form,
+        clinical_only=bool(man["scope"].get("clinical_only", False)),
     )
 
 

@@ -112,6 +112,7 @@ class Pack:
     unstated: Mapping[tuple[str, str], ClueOutcome]  # (clue, diagnosis) -> the outcome listed when the clue is unknown
     next_step_neighbours: int  # how many closest competitors a next step should separate a diagnosis from
     form: Form  # how the differential reads: families, own next steps, label rules, population
+    clinical_only: bool = False  # whether a document without an imaging study can be in scope
 
     def display(self, kind: str, ident: str) -> str:
         return self.displays.get((kind, ident), ident)

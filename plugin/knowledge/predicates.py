@@ -158,8 +158,7 @@ def _fact_test(spec: Mapping[str, Any], vocab: Vocabulary, path: str, *, timed: 
             return True
         checks: list[Truth] = []
         for name, accepted in attrs.items():
-            stated = f.attributes.get(name)
-            checks.append(None if stated is None else bool(stated & accepted))
+            checks.append(_attribute(f.attributes.get(name), f.absent_attributes.get(name), accepted))
         if sites is not None:
             checks.append(None if f.site is None else f.site in sites)
         if count is not None:
@@ -179,6 +178,15 @@ def _fact_test(spec: Mapping[str, Any], vocab: Vocabulary, path: str, *, timed: 
         return or3(entry(f) for f in facts)
 
     return test
+
+
+def _attribute(stated: frozenset[str] | None, absent: frozenset[str] | None, accepted: frozenset[str]) -> Truth:
+    """True when a stated value is accepted; false when other values are stated or every accepted one is stated absent."""
+    if stated and stated & accepted:
+        return True
+    if stated or (absent is not None and accepted <= absent):
+        return False
+    return None
 
 
 def _exclusive(max_inclusive: int | None) -> int | None:

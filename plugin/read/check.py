@@ -17,6 +17,7 @@ from jsonschema import ValidationError
 from plugin import strict_json, units
 from plugin.errors import Issue, IssueType, Severity
 from plugin.knowledge.catalog import Catalog
+from plugin.read.normalize import reference_date
 from plugin.schema_check import SchemaError
 
 MAX_DEPTH = strict_json.MAX_DEPTH
@@ -137,20 +138,40 @@ def _unique_ids(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issue]:
 
 
 def _study_references(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issue]:
-    studies = {s["id"] for s in doc["studies"]}
+    studies = {s["id"] for s in doc.get("studies", [])}
     for i, f in enumerate(doc["findings"]):
-        if f["study"] not in studies:
+        if "study" in f and f["study"] not in studies:
             yield _err(IssueType.VALUE, "No study with this id is listed in studies.", f"findings[{i}].study")
 
 
+def _attributes_both_ways(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issue]:
+    for i, f in enumerate(doc["findings"]):
+        stated = f.get("attributes", {})
+        for name, values in f.get("absentAttributes", {}).items():
+            given = stated.get(name, ())
+            both = sorted(({values} if isinstance(values, str) else set(values)) & ({given} if isinstance(given, str) else set(given)))
+            if both:
+                yield _err(IssueType.BUSINESS_RULE, f"Stated both present and absent: {', '.join(both)}.",
+                           f"findings[{i}].absentAttributes.{name}")
+
+
 def _dates_and_ages(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issue]:
-    dates = [s["date"] for s in doc["studies"]]
-    latest = max(dates)
+    dates = [s["date"] for s in doc.get("studies", [])]
+    if "date" in doc and dates and doc["date"] < max(dates):
+        yield _err(IssueType.BUSINESS_RULE, "The document's date is before a study date.", "date")
+    latest = reference_date(doc)
     patient = doc["patient"]
     if "age" in patient and "birthDate" in patient:
         yield _err(IssueType.BUSINESS_RULE, "Give either age or birthDate, not both.", "patient.birthDate")
     if "age" in patient and units.to_days(patient["age"]["value"], patient["age"]["unit"]) > units.to_days(130, "a"):
         yield _err(IssueType.VALUE, "Age must not exceed 130 years.", "patient.age.value")
+    if latest is None:  # a clinical-only document without its date: nothing to count an age or onset to
+        if "birthDate" in patient:
+            yield _err(IssueType.REQUIRED, "No study is listed: give the document's date, which birthDate counts to.", "date")
+        if any("onsetDate" in h for h in doc.get("history", [])):
+            yield _err(IssueType.REQUIRED, "No study is listed: give the document's date, which onsetDate counts to.", "date")
+        return
+    dates = dates or [latest]
     if "birthDate" in patient:
         born = date.fromisoformat(patient["birthDate"])
         if any(date.fromisoformat(d) < born for d in dates):
@@ -197,7 +218,7 @@ def _lab_values(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issue]:
 
 # Cross-field rules no schema can say. Each assumes the parts it reads are well-formed: on a document
 # the schema rejects, a rule that meets a malformed part is skipped (the schema issues already say why).
-RULES = (_unique_ids, _study_references, _dates_and_ages, _code_systems, _lab_values)
+RULES = (_unique_ids, _study_references, _attributes_both_ways, _dates_and_ages, _code_systems, _lab_values)
 
 
 def _rule_issues(doc: Any, catalog: Catalog, schema_failed: bool) -> Iterator[Issue]:

@@ -31,14 +31,18 @@ def _qty(q: Mapping[str, Any]) -> Json:
     return {"value": q["value"], "unit": q["unit"], "system": t.UCUM, "code": q["unit"]}
 
 
-def _finding(f: Mapping[str, Any], subject: Json, study_url: str, study_date: str, attribute_codings: Any) -> Json:
+def _finding(f: Mapping[str, Any], subject: Json, study_url: str | None, date: str | None, attribute_codings: Any) -> Json:
+    """An imaging Observation, part of its ImagingStudy; without a study (1.1), an examination Observation."""
     obs: Json = {
         "resourceType": "Observation", "id": f["id"], "status": "final",
-        "category": [_cc({"system": t.OBS_CATEGORY, "code": "imaging", "display": "Imaging"})],
-        "code": _cc(f["code"]), "subject": subject, "effectiveDateTime": study_date,
-        "partOf": [{"reference": study_url}],
-        "valueCodeableConcept": _cc(t.PRESENT if f["status"] == "present" else t.ABSENT),
+        "category": [_cc(t.OBS_IMAGING if study_url else t.OBS_EXAM)],
+        "code": _cc(f["code"]), "subject": subject,
     }
+    if date:
+        obs["effectiveDateTime"] = date
+    if study_url:
+        obs["partOf"] = [{"reference": study_url}]
+    obs["valueCodeableConcept"] = _cc(t.PRESENT if f["status"] == "present" else t.ABSENT)
     if "note" in f:
         obs["note"] = [{"text": f["note"]}]
     if "bodySite" in f:
@@ -48,6 +52,11 @@ def _finding(f: Mapping[str, Any], subject: Json, study_url: str, study_date: st
         for value in [values] if isinstance(values, str) else values:
             attribute, coded = attribute_codings(name, value)
             components.append({"code": _cc(attribute.as_fhir()), "valueCodeableConcept": _cc(coded.as_fhir())})
+    for name, values in f.get("absentAttributes", {}).items():
+        for value in [values] if isinstance(values, str) else values:
+            attribute, coded = attribute_codings(name, value)
+            components.append({"code": _cc(attribute.as_fhir()), "valueCodeableConcept": _cc(coded.as_fhir()),
+                               "interpretation": [_cc(t.NEGATIVE)]})
     if "laterality" in f:
         components.append({"code": _cc(_prop("laterality")), "valueCodeableConcept": _cc(_prop(f["laterality"]))})
     if "size" in f:
@@ -112,14 +121,16 @@ def to_fhir_input(doc: Mapping[str, Any], attribute_codings: Any) -> Json:
     patient_url = _url("Patient", subject_id)
     subject = {"reference": patient_url}
     entries: list[Json] = [{"fullUrl": patient_url, "resource": patient}]
-    studies = {s["id"]: s for s in doc["studies"]}
-    if "reportCode" in doc:
-        entries.append({"fullUrl": _url("DiagnosticReport", "report"), "resource": {
-            "resourceType": "DiagnosticReport", "id": "report", "status": "final", "code": _cc(*doc["reportCode"]),
-            "subject": subject, "effectiveDateTime": max(s["date"] for s in doc["studies"]),
-            "result": [{"reference": _url("finding", f["id"])} for f in doc["findings"]],
-        }})
-    for s in doc["studies"]:
+    studies = {s["id"]: s for s in doc.get("studies", [])}
+    dated = doc.get("date") or max((s["date"] for s in studies.values()), default=None)
+    if "reportCode" in doc or "date" in doc:  # the report's own date (1.1) is the DiagnosticReport's
+        report: Json = {"resourceType": "DiagnosticReport", "id": "report", "status": "final",
+                        "code": _cc(*doc["reportCode"]) if "reportCode" in doc else {"text": "Findings"}, "subject": subject}
+        if dated:
+            report["effectiveDateTime"] = dated
+        report["result"] = [{"reference": _url("finding", f["id"])} for f in doc["findings"]]
+        entries.append({"fullUrl": _url("DiagnosticReport", "report"), "resource": report})
+    for s in studies.values():
         entries.append({"fullUrl": _url("ImagingStudy", s["id"]), "resource": {
             "resourceType": "ImagingStudy", "id": s["id"], "status": "available",
             "modality": [{"system": t.DICOM_DCM, "code": s["modality"]}], "subject": subject, "started": s["date"],
@@ -127,12 +138,12 @@ def to_fhir_input(doc: Mapping[str, Any], attribute_codings: Any) -> Json:
     if "age" in patient_doc:
         entries.append({"fullUrl": _url("age", "age"), "resource": {
             "resourceType": "Observation", "id": "age", "status": "final", "code": _cc(t.LOINC_AGE), "subject": subject,
-            "effectiveDateTime": max(s["date"] for s in doc["studies"]), "valueQuantity": _qty(patient_doc["age"]),
+            **({"effectiveDateTime": dated} if dated else {}), "valueQuantity": _qty(patient_doc["age"]),
         }})
     for f in doc["findings"]:
-        study = studies[f["study"]]
-        entries.append({"fullUrl": _url("finding", f["id"]),
-                        "resource": _finding(f, subject, _url("ImagingStudy", study["id"]), study["date"], attribute_codings)})
+        study = studies.get(f.get("study", ""))
+        url, date = (_url("ImagingStudy", study["id"]), study["date"]) if study else (None, dated)
+        entries.append({"fullUrl": _url("finding", f["id"]), "resource": _finding(f, subject, url, date, attribute_codings)})
     for h in doc.get("history", []):
         entries.append({"fullUrl": _url("Condition", h["id"]), "resource": _condition(h, subject)})
     for x in doc.get("labs", []):

@@ -91,6 +91,7 @@ class _Mapper:
         self.doc: Json = {"patient": {}, "studies": [], "findings": []}
         self.paths: dict[str, str] = {}  # findings-document path -> Bundle path
         self.studies: dict[str, Json] = {}
+        self.exam_dates: list[str] = []
 
     def is_list(self, attribute: str) -> bool:
         """Whether the loaded packs' findings schema takes this attribute as a list (else one value)."""
@@ -110,7 +111,9 @@ class _Mapper:
             else:
                 handler(resource, path)
         self.doc["studies"] = list(self.studies.values())
-        for key in ("history", "labs"):
+        if not self.studies and "date" not in self.doc and self.exam_dates:  # clinical-only, dated by its examinations
+            self.doc["date"] = max(self.exam_dates)
+        for key in ("history", "labs", "studies"):
             if key in self.doc and not self.doc[key]:
                 del self.doc[key]
         return self.doc
@@ -129,6 +132,8 @@ class _Mapper:
         codes = _codings(r.get("code"))
         if codes:
             self.doc["reportCode"] = codes
+        if isinstance(r.get("effectiveDateTime"), str):  # the document's date (findings schema 1.1)
+            self.doc["date"] = r["effectiveDateTime"][:10]
 
     def imaging_study(self, r: Json, path: str) -> None:
         """Every ImagingStudy is a study of the report, referenced by an Observation or not: the latest one dates it."""
@@ -166,7 +171,7 @@ class _Mapper:
             else:
                 self.doc["patient"]["age"] = age
             return
-        kind = "lab" if "laboratory" in categories else "finding" if "imaging" in categories else None
+        kind = "lab" if "laboratory" in categories else "finding" if categories & {"imaging", "exam"} else None
         if kind is None:
             hit = next((self.catalog.codes.get((c["system"], c["code"])) for c in codings
                         if (c["system"], c["code"]) in self.catalog.codes), None)
@@ -191,14 +196,19 @@ class _Mapper:
             self.issues.append(_warn("Imaging Observation without present/absent as its value (RadLex RID28472/RID28473 or "
                                      "a boolean): not mapped.", f"{path}.value[x]"))
             return
-        study = self.study_of(r, path)
-        if study is None:
+        on_exam = "exam" in _category(r) and not _list(r.get("partOf"))  # 1.1: found on clinical examination
+        study = None if on_exam else self.study_of(r, path)
+        if on_exam and isinstance(r.get("effectiveDateTime"), str):
+            self.exam_dates.append(r["effectiveDateTime"][:10])
+        if study is None and not on_exam:
             return
         index = len(self.doc["findings"])
-        f: Json = {"id": r.get("id") or f"finding-{index + 1}", "study": study, "code": code, "status": status}
+        f: Json = {"id": r.get("id") or f"finding-{index + 1}", **({"study": study} if study else {}),
+                   "code": code, "status": status}
         if (site := _pick(r.get("bodySite"), self.catalog, ("site",))) is not None:
             f["bodySite"] = site
         attributes: dict[str, list[str]] = {}
+        absent: dict[str, list[str]] = {}
         change: Json = {}
         for j, comp in enumerate(_list(r.get("component"))):
             here = f"{path}.component[{j}]"
@@ -209,7 +219,9 @@ class _Mapper:
             value = next(iter(_codings(comp.get("valueCodeableConcept"))), None)
             prop = name["code"] if name and name["system"] == t.FINDING_PROPERTY else None
             if name and any(p.system("attribute") == name["system"] for p in self.catalog.packs) and value:
-                attributes.setdefault(name["code"], []).append(value["code"])
+                negative = any(c["system"] == t.INTERPRETATION and c["code"] == "NEG"
+                               for i in _list(comp.get("interpretation")) for c in _codings(i))
+                (absent if negative else attributes).setdefault(name["code"], []).append(value["code"])
             elif prop == "laterality" and value and value["code"] in ("left", "right", "bilateral", "midline"):
                 f["laterality"] = value["code"]
             elif prop == "size" and (q := _qty(comp.get("valueQuantity"), SIZE_UNITS)):
@@ -223,8 +235,9 @@ class _Mapper:
                 change["interval"] = q
             else:
                 self.issues.append(_warn("Component not in the FHIR input profile: not mapped.", here))
-        if attributes:
-            f["attributes"] = {k: v if self.is_list(k) else v[0] if len(v) == 1 else v for k, v in attributes.items()}
+        for key, stated in (("attributes", attributes), ("absentAttributes", absent)):
+            if stated:
+                f[key] = {k: v if self.is_list(k) else v[0] if len(v) == 1 else v for k, v in stated.items()}
         if change:
             f["change"] = change
         notes = [str(n["text"]) for n in _list(r.get("note")) if isinstance(n, Mapping) and isinstance(n.get("text"), str)]

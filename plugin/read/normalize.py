@@ -24,15 +24,25 @@ def _unknown(path: str, what: str) -> Issue:
     return Issue(Severity.WARNING, IssueType.CODE_INVALID, f"Code not known to any loaded knowledge pack: this {what} was not evaluated.", path)
 
 
+def reference_date(doc: Mapping[str, Any]) -> str | None:
+    """The date ages and onsets count to: the document's own date (1.1), else its latest study's."""
+    dates = [s["date"] for s in doc.get("studies", [])]
+    return str(doc["date"]) if "date" in doc else max(dates) if dates else None
+
+
+def _values(attributes: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in attributes.items()}
+
+
 def normalize(doc: Mapping[str, Any], catalog: Catalog) -> Report:
     warnings: list[Issue] = []
-    studies = {s["id"]: s["date"] for s in doc["studies"]}
-    latest = max(studies.values())
+    studies = {s["id"]: s["date"] for s in doc.get("studies", [])}
+    latest = reference_date(doc)
     patient = doc["patient"]
     age_days: float | None = None
     if "age" in patient:
         age_days = units.to_days(patient["age"]["value"], patient["age"]["unit"])
-    elif "birthDate" in patient:
+    elif "birthDate" in patient and latest is not None:
         age_days = float((date.fromisoformat(latest) - date.fromisoformat(patient["birthDate"])).days)
 
     def lookup(c: Mapping[str, str], kinds: tuple[str, ...], path: str, what: str) -> str | None:
@@ -46,8 +56,7 @@ def normalize(doc: Mapping[str, Any], catalog: Catalog) -> Report:
     for i, f in enumerate(doc["findings"]):
         here = f"findings[{i}]"
         site = lookup(f["bodySite"], ("site",), f"{here}.bodySite", "body site") if "bodySite" in f else None
-        attrs = f.get("attributes", {})
-        ordered = {k: (v,) if isinstance(v, str) else tuple(v) for k, v in attrs.items()}
+        ordered, absent = _values(f.get("attributes", {})), _values(f.get("absentAttributes", {}))
         size = f.get("size")
         change = f.get("change", {})
         interval = change.get("interval")
@@ -56,10 +65,11 @@ def normalize(doc: Mapping[str, Any], catalog: Catalog) -> Report:
             Fact(
                 id=f["id"], kind=FactKind.FINDING, index=i, coding=coding,
                 concept=lookup(f["code"], ("concept",), f"{here}.code", "finding"),
-                present=f["status"] == "present", study=f["study"], date=studies.get(f["study"]),
+                present=f["status"] == "present", study=f.get("study"), date=studies.get(f["study"]) if "study" in f else latest,
                 site=site, site_coding=site_coding,
                 laterality=f.get("laterality"),
                 attributes={k: frozenset(v) for k, v in ordered.items()}, attribute_order=ordered,
+                absent_attributes={k: frozenset(v) for k, v in absent.items()},
                 size_mm=units.to_mm(size["value"], size["unit"]) if size else None,
                 size=(size["value"], size["unit"]) if size else None,
                 # JSON Schema's integer admits 1.0, 1e2 and -0.0; FHIR's valueInteger must be written 1, 100 and 0
@@ -69,12 +79,13 @@ def normalize(doc: Mapping[str, Any], catalog: Catalog) -> Report:
                 pack_coding=catalog.pack_coding(coding, "concept"),
                 site_pack_coding=catalog.pack_coding(site_coding, "site") if site_coding else None,
                 attribute_codings=tuple(catalog.attribute_codings(k, v) for k, vs in ordered.items() for v in vs),
+                absent_attribute_codings=tuple(catalog.attribute_codings(k, v) for k, vs in absent.items() for v in vs),
             )
         )
     for i, h in enumerate(doc.get("history", [])):
         onset = h.get("onsetBeforeStudy")
         onset_days = units.to_days(onset["value"], onset["unit"]) if onset else None
-        if "onsetDate" in h:
+        if "onsetDate" in h and latest is not None:
             onset_days = float((date.fromisoformat(latest) - date.fromisoformat(h["onsetDate"])).days)
         coding = _coding(h["code"])
         facts.append(
@@ -127,4 +138,5 @@ def normalize(doc: Mapping[str, Any], catalog: Catalog) -> Report:
         by_concept={k: tuple(v) for k, v in by_concept.items()},
         labs_by_test={k: tuple(v) for k, v in labs_by_test.items()},
         warnings=tuple(warnings),
+        clinical_only=not studies,
     )

@@ -53,7 +53,7 @@ def report_identity(result: Result) -> str:
         "subject": report.subject, "studies": studies, "study_date": report.study_date,
         "codes": sorted(f"{c.system}|{c.code}" for c in report.report_codings),
     }
-    if report.subject is None:
+    if report.subject is None or report.study_date is None:
         key["facts"] = [(f.kind.value, f.id, f.coding.system, f.coding.code, f.present) for f in report.facts]
         key["labs"] = [(x.id, x.coding.system, x.coding.code, x.raw_value) for x in report.labs]
     return json.dumps(key, sort_keys=True, separators=(",", ":"), default=str)

@@ -48,18 +48,25 @@ class _Builder:
     def __init__(self, result: Result, new_id: Callable[[], str], now: datetime, ref: Callable[[str], str]):
         self.result, self.new_id, self.ref_of = result, new_id, ref
         self.now = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-        self._attributes: dict[tuple[str, str, str, str], Json] = {}
+        self._attributes: dict[tuple[str, str, str, str, bool], Json] = {}
         report = result.report
         self.subject: Json = (
             {"reference": report.subject} if report.subject
             else {"extension": [{"url": t.EXT_DATA_ABSENT, "valueCode": "unknown"}]}
         )
 
-    def attribute(self, name: Coding, value: Coding) -> Json:
-        """One attribute component, built once per request: 200 findings repeat the same few dozen (a 3 MB Bundle)."""
-        key = (name.system, name.code, value.system, value.code)
+    def attribute(self, name: Coding, value: Coding, absent: bool = False) -> Json:
+        """One attribute component, built once per request: 200 findings repeat the same few dozen (a 3 MB Bundle).
+
+        A value stated absent (findings schema 1.1) carries the interpretation NEG: "an absence finding of the
+        specified component" in HL7 v3 ObservationInterpretation, so a receiver that ignores it still reads a code
+        it knows rather than a value that looks present."""
+        key = (name.system, name.code, value.system, value.code, absent)
         if key not in self._attributes:
-            self._attributes[key] = {"code": _cc([name.as_fhir()]), "valueCodeableConcept": _cc([value.as_fhir()])}
+            component: Json = {"code": _cc([name.as_fhir()]), "valueCodeableConcept": _cc([value.as_fhir()])}
+            if absent:
+                component["interpretation"] = [_cc([t.NEGATIVE])]
+            self._attributes[key] = component
         return self._attributes[key]
 
     def ref(self, ident: str) -> Json:
@@ -74,8 +81,9 @@ class _Builder:
 
     def fact(self, f: Fact, ident: str) -> Json:
         obs: Json = {"resourceType": "Observation", "id": ident, "status": "final"}
+        on_exam = f.kind == "finding" and f.study is None  # findings schema 1.1: found on clinical examination
         if f.kind == "finding":
-            obs["category"] = [_cc([{"system": t.OBS_CATEGORY, "code": "imaging", "display": "Imaging"}])]
+            obs["category"] = [_cc([t.OBS_EXAM if on_exam else t.OBS_IMAGING])]
         obs["code"] = self._codeable(f.coding, f.pack_coding)
         if self.result.report.subject:
             obs["subject"] = self.subject
@@ -89,7 +97,10 @@ class _Builder:
             obs["note"] = [{"text": note}]
         if f.site_coding:
             obs["bodySite"] = self._codeable(f.site_coding, f.site_pack_coding)
+        if on_exam:
+            obs["method"] = {"text": "Clinical examination"}
         components: list[Json] = [self.attribute(name, value) for name, value in f.attribute_codings]
+        components += [self.attribute(name, value, absent=True) for name, value in f.absent_attribute_codings]
         if f.laterality:
             components.append({"code": _cc([_prop("laterality")]), "valueCodeableConcept": _cc([_prop(f.laterality)])})
         if f.size:
@@ -167,12 +178,14 @@ class _Builder:
             "resourceType": "RiskAssessment", "id": self.new_id(), "meta": security, "status": "preliminary",
             "subject": self.subject, "occurrenceDateTime": self.result.report.study_date, "basis": basis, "prediction": predictions,
         }
+        if risk["occurrenceDateTime"] is None:  # a clinical-only document without its date
+            del risk["occurrenceDateTime"]
         return [risk, *conditions]
 
     def diagnostic_report(self, report_id: str, results: list[Json], linked: list[Json]) -> Json:
         report, security = self.result.report, {"security": [t.AIAST]}
         codings = [_sent(c) for c in report.report_codings]
-        if not any(c["system"] == "http://loinc.org" for c in codings):
+        if not report.clinical_only and not any(c["system"] == "http://loinc.org" for c in codings):
             codings.append(t.LOINC_IMAGING_STUDY)
         dr: Json = {"resourceType": "DiagnosticReport", "id": report_id, "meta": security,
                     "text": {"status": "generated", "div": narrative.xhtml(self.result)}}
@@ -180,10 +193,16 @@ class _Builder:
                        "valueReference": self.ref(r["id"])} for r in linked]
         if extensions:
             dr["extension"] = extensions
-        dr |= {"status": "preliminary", "category": [_cc([t.CAT_RAD]), _cc([t.CAT_LOINC_RAD])], "code": _cc(codings)}
+        code = _cc(codings) if codings else {"text": "Clinical findings: differential diagnosis"}
+        dr |= {"status": "preliminary"}
+        if not report.clinical_only:  # a document without imaging is no radiology report
+            dr["category"] = [_cc([t.CAT_RAD]), _cc([t.CAT_LOINC_RAD])]
+        dr["code"] = code
         if report.subject:
             dr["subject"] = self.subject
-        dr |= {"effectiveDateTime": report.study_date, "issued": self.now, "result": results,
+        if report.study_date:
+            dr["effectiveDateTime"] = report.study_date
+        dr |= {"issued": self.now, "result": results,
                "conclusion": narrative.conclusion(self.result)}
         codes = [r["outcome"] for x in linked if x["resourceType"] == "RiskAssessment" for r in x["prediction"]]
         if codes:
