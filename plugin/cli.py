@@ -50,8 +50,10 @@ def main() -> None:
               help="Show what moved since the run kept in this file (--save).")
 @click.option("--calibration", is_flag=True, help="Print the likelihood bands' calibration and the Brier score (use on held-out reports).")
 @click.option("--html", "html_to", type=click.Path(dir_okay=False, path_type=Path), help="Write the author's report: one self-contained HTML file.")
+@click.option("--record-improved", is_flag=True,
+              help="Write each improved rank into its expected file's expected_rank (never a worse one). Not for held-out reports.")
 def harness(folder: Path, fmt: str, calibration: bool, save_to: Path | None, compare_with: Path | None,
-            html_to: Path | None) -> None:
+            html_to: Path | None, record_improved: bool) -> None:
     """Run every sample report in FOLDER against its expected differential; exit 1 on an error, an out-of-scope report given
     a differential, a sample ranking its expected diagnosis worse than its reviewed expected_rank, or (no expected_rank)
     outside the top 3."""
@@ -75,6 +77,9 @@ def harness(folder: Path, fmt: str, calibration: bool, save_to: Path | None, com
         data["compare"] = diff
     if save_to:
         compare.save(save_to, run)
+    if record_improved:
+        for line in harness_mod.record_improved(folder, summary.results):
+            click.echo(f"expected_rank recorded: {line}", err=True)
     if html_to:
         from plugin.authoring import report_html
 

@@ -62,6 +62,22 @@ class CaseResult:
         return was is not None and (now is None or now > was)
 
 
+def record_improved(folder: Path, results: list[CaseResult]) -> list[str]:
+    """Write each improved rank into its expected file (a known miss that now ranks better, or an unreviewed sample):
+    never a worse one, which stays a failure until someone edits the file on purpose. Returns the names written."""
+    written = []
+    for r in results:
+        was, now = r.case.expected_rank, r.rank_of_expected
+        if r.case.expected_top is None or now is None or (r.case.reviewed and was is not None and now >= was):
+            continue
+        path = folder / f"{r.case.name}.expected.json"
+        expected = json.loads(path.read_text(encoding="utf-8"))
+        expected["expected_rank"] = now
+        path.write_text(json.dumps(expected, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(f"{r.case.name}: {was} -> {now}")
+    return written
+
+
 def load_cases(folder: Path) -> list[Case]:
     cases = []
     for doc_path in sorted(folder.rglob("*.json")):
