@@ -129,6 +129,7 @@ class ClueOutcome:
     reason: str
     sources: tuple[str, ...]
     fact_ids: tuple[str, ...] = ()  # 'finding:<id>', 'history:<id>', 'lab:<id>': what the clue rests on
+    specific: bool = True  # worth a place on the diagnosis's line (pack.yaml scoring.labels): not a finding many share
 
 
 @dataclass(frozen=True, slots=True)

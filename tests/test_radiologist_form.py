@@ -67,7 +67,7 @@ def test_every_finding_shown_for_or_against_is_true_for_that_report(results: lis
     for name, result, _ in results:
         for section in result.in_scope:
             for c in section.candidates:
-                shown = list(c.supporting[: narrative.FOR_SHOWN]) + ([a] if (a := narrative.key_against(c)) else [])
+                shown = narrative.shown_for(c) + ([a] if (a := narrative.key_against(c)) else [])
                 for o in shown:
                     if o.effect is EffectKind.AGE:
                         continue

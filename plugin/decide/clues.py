@@ -42,6 +42,13 @@ def fires(effect: EffectKind, truth: Truth) -> bool:
     return truth is True
 
 
+def _specific(pack: Pack, clue_id: str, weight: float) -> bool:
+    """Worth a place on a diagnosis's line: strong enough, or shared by few diseases (pack.yaml scoring.labels)."""
+    rule = pack.form.labels
+    limit = rule.shown_if_shared_by_at_most
+    return limit is None or weight >= rule.specific_weight or pack.supported_by.get(clue_id, 0) <= limit
+
+
 def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Evidence], tuple[ClueTrace, ...]]:
     truths = {clue.id: clue.test(report) for clue in pack.clues}
     rests_on: dict[str, tuple[str, ...]] = {}  # once per clue, not per effect: a report may state 200 findings
@@ -49,7 +56,8 @@ def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Ev
     def _outcome(clue: Clue, effect: Effect, report: Report) -> ClueOutcome:
         if clue.id not in rests_on:
             rests_on[clue.id] = _rests_on(clue, report)
-        return ClueOutcome(clue.id, clue.statement, effect.effect, effect.weight, effect.reason, clue.sources, rests_on[clue.id])
+        return ClueOutcome(clue.id, clue.statement, effect.effect, effect.weight, effect.reason, clue.sources, rests_on[clue.id],
+                           _specific(pack, clue.id, effect.weight))
 
     evidence = {d.id: Evidence(score=d.prior) for d in pack.diagnoses.values()}
     trace = []

@@ -59,6 +59,8 @@ def build_pack(folder: Path, raw: Mapping[str, Any]) -> Pack:
                   for c in clues for e in c.effects},
         next_step_neighbours=int(man["scoring"]["next_step"]["neighbours"]), form=form,
         clinical_only=bool(man["scope"].get("clinical_only", False)),
+        supported_by={c.id: len({form.families.get(e.diagnosis, (e.diagnosis, ""))[0] for e in c.effects
+                                 if e.effect is EffectKind.SUPPORTS}) for c in clues},
     )
 
 

@@ -17,6 +17,7 @@ class LabelRule:
     specific_weight: float  # a band above the cap needs a supporting clue of at least this many points
     strong_against_weight: float  # an opposing clue of at least this many points caps the band
     cap: Likelihood
+    shown_if_shared_by_at_most: int | None = None  # None: any supporting finding may be shown "for"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,8 @@ def build_form(manifest: Mapping[str, Any], dia: Mapping[str, Any], diagnoses: s
                 check.add("diagnoses.yaml", f"next_steps.{dx}[{j}]", f"discriminator '{ref}' is not defined")
         steps[dx] = tuple(refs)
     rule = manifest["scoring"]["labels"]
-    labels = LabelRule(float(rule["specific_weight"]), float(rule["strong_against_weight"]), Likelihood(rule["cap"]))
+    labels = LabelRule(float(rule["specific_weight"]), float(rule["strong_against_weight"]), Likelihood(rule["cap"]),
+                       rule.get("shown_if_shared_by_at_most"))
     pop = manifest.get("population")
     population = None
     if pop:

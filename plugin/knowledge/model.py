@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from plugin.knowledge.form import Form
@@ -113,6 +113,7 @@ class Pack:
     next_step_neighbours: int  # how many closest competitors a next step should separate a diagnosis from
     form: Form  # how the differential reads: families, own next steps, label rules, population
     clinical_only: bool = False  # whether a document without an imaging study can be in scope
+    supported_by: Mapping[str, int] = field(default_factory=dict)  # clue id -> how many diseases it supports (families once)
 
     def display(self, kind: str, ident: str) -> str:
         return self.displays.get((kind, ident), ident)

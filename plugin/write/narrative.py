@@ -33,11 +33,18 @@ def key_against(c: Candidate) -> ClueOutcome | None:
     return ranked[0] if ranked else None
 
 
+def shown_for(c: Candidate) -> list[ClueOutcome]:
+    """At most two findings for it, the specific ones: a finding many diseases share is noise on its line."""
+    return [o for o in c.supporting if o.specific][:FOR_SHOWN]
+
+
 def parts(c: Candidate) -> list[tuple[str, str]]:
     """(heading, text) of one diagnosis's line, in reading order."""
-    out = [("", f"{name(c)} ({c.likelihood_display.lower()}" + (f"; {c.label_note}" if c.label_note else "") + ")")]
-    if c.supporting:
-        out.append(("For", "; ".join(_statement(o) for o in c.supporting[:FOR_SHOWN])))
+    shown = shown_for(c)
+    note = c.label_note or ("" if shown else "no specific finding for it")  # why it is listed at all, said plainly
+    out = [("", f"{name(c)} ({c.likelihood_display.lower()}" + (f"; {note}" if note else "") + ")")]
+    if shown:
+        out.append(("For", "; ".join(_statement(o) for o in shown)))
     against = key_against(c)
     if against:
         out.append(("Against", _statement(against)))
@@ -90,7 +97,7 @@ def short(source: str) -> str:
 
 
 def _sources(section: PackResult) -> str:
-    shown = [o for c in section.candidates for o in c.supporting[:FOR_SHOWN]]
+    shown = [o for c in section.candidates for o in shown_for(c)]
     shown += [a for c in section.candidates if (a := key_against(c))]
     return "; ".join(sorted({short(s) for o in shown for s in o.sources}))
 
