@@ -158,7 +158,7 @@ def test_the_same_hook_instance_gives_the_same_uuids(cds: TestClient) -> None:
     (lambda r: r["context"].pop("findings"), 400, "context.findings"),
     (lambda r: r.update(hook="patient-view"), 400, "hook"),
     (lambda r: r.update(context=[]), 400, "context"),
-    (lambda r: r["context"]["findings"].pop("studies"), 422, "context.findings.studies"),
+    (lambda r: r["context"]["findings"].pop("patient"), 422, "context.findings.patient"),
     (lambda r: r["context"]["findings"]["findings"][0].update(status="maybe"), 422, "context.findings.findings[0].status"),
 ])
 def test_invalid_requests_get_an_operation_outcome(cds: TestClient, change: Any, status: int, path: str) -> None:
