@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from plugin.knowledge.form import Form
+from plugin.knowledge.intervals import Intervals
 from plugin.knowledge.predicates import Test, Vocabulary
 from plugin.model import ClueOutcome, Coding, EffectKind, Likelihood
 
@@ -112,6 +113,7 @@ class Pack:
     unstated: Mapping[tuple[str, str], ClueOutcome]  # (clue, diagnosis) -> the outcome listed when the clue is unknown
     next_step_neighbours: int  # how many closest competitors a next step should separate a diagnosis from
     form: Form  # how the differential reads: families, own next steps, label rules, population
+    intervals: Intervals = field(default_factory=dict)  # lab id -> children's reference intervals (pack.yaml)
 
     def display(self, kind: str, ident: str) -> str:
         return self.displays.get((kind, ident), ident)
