@@ -96,10 +96,16 @@ def test_a_statement_from_the_packs_range_says_so_and_cites_it(catalog: Catalog)
     assert "3.7-5.4 mg/dL" in said.statement
     assert any(s.startswith("mayo-phosphorus") for s in said.sources)
     assert said.statement in xhtml(result).replace("&#x27;", "'")
-    # the output's lab Observation shows what the report gave: no range, no interpretation from the pack
-    bundle = engine.evaluate(doc(10, "male", lab("phosphate", 7.0)), catalog)
+
+
+@pytest.mark.parametrize(("document", "code"), [
+    (doc(10, "male", lab("phosphate", 7.0)), "2777-1"),  # one band: low and high read from the pack
+    (doc(14, None, lab("alkaline-phosphatase", 500)), "6768-6"),  # both sexes: a high reading
+])
+def test_the_lab_observation_shows_only_what_the_report_gave(catalog: Catalog, document: dict[str, Any], code: str) -> None:
+    bundle = engine.evaluate(document, catalog)
     labs = [e["resource"] for e in bundle["entry"] if e["resource"].get("resourceType") == "Observation"
-            and e["resource"]["code"]["coding"][0].get("code") == "2777-1"]
+            and e["resource"]["code"]["coding"][0].get("code") == code]
     assert labs and all("referenceRange" not in o and "interpretation" not in o for o in labs)
 
 
