@@ -96,6 +96,7 @@ def test_a_statement_from_the_packs_range_says_so_and_cites_it(catalog: Catalog)
     assert "3.7-5.4 mg/dL" in said.statement
     assert any(s.startswith("mayo-phosphorus") for s in said.sources)
     assert said.statement in xhtml(result).replace("&#x27;", "'")
+    assert next(t for t in p.clues if t.clue_id == "phosphate-high").statement == said.statement  # `ddx explain` too
 
 
 @pytest.mark.parametrize(("document", "code"), [

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from plugin.decide.clues import Evidence
 from plugin.knowledge.intervals import Band, bands_for
 from plugin.knowledge.model import Clue, Pack
-from plugin.model import ClueOutcome, LabResult, Report
+from plugin.model import ClueOutcome, ClueTrace, LabResult, Report
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +88,11 @@ def _noted(o: ClueOutcome, note: str, sources: tuple[str, ...]) -> ClueOutcome:
     return replace(o, statement=f"{o.statement.rstrip('.')} ({note}).", sources=tuple(dict.fromkeys(o.sources + sources)))
 
 
-def vouch(pack: Pack, report: Report, read: Report, readings: tuple[Reading, ...], evidence: Mapping[str, Evidence]) -> None:
-    """Each outcome whose clue holds only because of a reading says so in its statement, and cites the interval."""
+def vouch(pack: Pack, report: Report, read: Report, readings: tuple[Reading, ...], evidence: Mapping[str, Evidence],
+          trace: tuple[ClueTrace, ...]) -> tuple[ClueTrace, ...]:
+    """Each outcome (and `ddx explain` line) whose clue's truth comes from a reading says so, and cites the interval."""
     if not readings:
-        return
+        return trace
     tests = {r.lab.test for r in readings}
     changed: dict[str, Clue] = {c.id: c for c in pack.clues if c.labs & tests and c.test(report) != c.test(read)}
     notes: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -107,3 +108,5 @@ def vouch(pack: Pack, report: Report, read: Report, readings: tuple[Reading, ...
                 statement = changed[clue_id].statement
                 if ev.excluded.startswith(statement):
                     ev.excluded = f"{statement.rstrip('.')} ({note})." + ev.excluded[len(statement):]
+    return tuple(replace(t, statement=f"{t.statement.rstrip('.')} ({notes[t.clue_id][0]}).") if t.clue_id in notes else t
+                 for t in trace)
