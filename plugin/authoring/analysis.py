@@ -16,6 +16,7 @@ from typing import Any
 
 from plugin.decide.clues import evaluate, fires
 from plugin.decide.rank import rank
+from plugin.decide.reference import read_labs
 from plugin.harness import OUT_OF_SCOPE, CaseResult, Summary
 from plugin.knowledge.catalog import Catalog
 from plugin.knowledge.model import Clue, Pack
@@ -43,6 +44,7 @@ def sections(summary: Summary, catalog: Catalog) -> Iterator[tuple[CaseResult, P
 def top1_without(pack: Pack, report: Report, clue_id: str) -> str | None:
     """The diagnosis ranked first when the pack had no such clue (same report, same rules otherwise)."""
     reduced = dataclasses.replace(pack, clues=tuple(c for c in pack.clues if c.id != clue_id))
+    report = read_labs(reduced, report)[0]  # as the decide stage reads it: the pack's children's ranges where none is given
     truths, evidence, _ = evaluate(reduced, report)
     candidates, *_ = rank(reduced, report, truths, evidence, 1)
     return candidates[0].diagnosis_id if candidates else None

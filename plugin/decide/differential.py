@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from plugin.decide.clues import evaluate
 from plugin.decide.rank import rank
+from plugin.decide.reference import read_labs, sex_not_stated, vouch
 from plugin.knowledge.catalog import Catalog
 from plugin.knowledge.model import Pack
 from plugin.model import PackResult, Report, Result
@@ -12,7 +13,8 @@ DEFAULT_MAX_DIFFERENTIAL = 5
 
 
 def data_checks(pack: Pack, report: Report) -> tuple[str, ...]:
-    """What the radiologist must know before reading the list: missing age, a patient outside the pack's population."""
+    """What the radiologist must know before reading the list: missing age, a patient outside the pack's population
+    (sex missing where it matters: `reference.sex_not_stated`)."""
     checks = []
     pop = pack.form.population
     if report.age_days is None:
@@ -40,12 +42,14 @@ def decide(report: Report, catalog: Catalog, max_items: int = DEFAULT_MAX_DIFFER
                            (), (), {}, {})
             )
             continue
-        truths, evidence, trace = evaluate(pack, report)
-        candidates, excluded, overriding, questions = rank(pack, report, truths, evidence, max_items)
+        read, readings = read_labs(pack, report)  # the clues read the pack's range where the report gives none
+        truths, evidence, trace = evaluate(pack, read)
+        trace = vouch(pack, report, read, readings, evidence, trace)
+        candidates, excluded, overriding, questions = rank(pack, read, truths, evidence, max_items)
         scores = {"scores": {d: round(ev.score, 3) for d, ev in evidence.items()}}
         sections.append(
             PackResult(pack.id, pack.version, pack.title, pack.intended_use, True,
                        f"In scope of '{pack.title}'.", tuple(candidates), tuple(excluded), truths, scores, trace,
-                       header=data_checks(pack, report), overriding=overriding, questions=questions)
+                       header=data_checks(pack, report) + sex_not_stated(pack, readings), overriding=overriding, questions=questions)
         )
     return Result(report, tuple(sections))

@@ -15,6 +15,7 @@ from plugin.errors import PackInvalid
 from plugin.knowledge.checker import Checker
 from plugin.knowledge.form import build_form
 from plugin.knowledge.icd10cm import ICD10CM_TABLE, site_codes
+from plugin.knowledge.intervals import build_intervals
 from plugin.knowledge.model import CautionRule, Clue, Diagnosis, Discriminator, Effect, Pack
 from plugin.knowledge.predicates import Test, Vocabulary
 from plugin.model import ClueOutcome, Coding, EffectKind, Likelihood
@@ -40,6 +41,7 @@ def build_pack(folder: Path, raw: Mapping[str, Any]) -> Pack:
     cautions = _cautions(raw["cautions"]["cautions"], diagnoses, {d.id for d in discriminators}, sources, vocab, check)
     form = build_form(man, raw["diagnoses"], set(diagnoses), {d.id for d in discriminators}, check)
     scope = check.compile("pack.yaml", "scope.when", man["scope"]["when"], vocab)
+    intervals = build_intervals(man, vocab, sources, check)
     _verified(raw, check)
     if check.problems:
         raise PackInvalid(check.problems)
@@ -57,7 +59,7 @@ def build_pack(folder: Path, raw: Mapping[str, Any]) -> Pack:
         scope_concepts=frozenset(_named(man["scope"]["when"], "finding", "concept")),
         unstated={(c.id, e.diagnosis): ClueOutcome(c.id, c.statement, e.effect, e.weight, e.reason, c.sources)
                   for c in clues for e in c.effects},
-        next_step_neighbours=int(man["scoring"]["next_step"]["neighbours"]), form=form,
+        next_step_neighbours=int(man["scoring"]["next_step"]["neighbours"]), form=form, intervals=intervals,
         clinical_only=bool(man["scope"].get("clinical_only", False)),
         supported_by={c.id: len({form.families.get(e.diagnosis, (e.diagnosis, ""))[0] for e in c.effects
                                  if e.effect is EffectKind.SUPPORTS}) for c in clues},

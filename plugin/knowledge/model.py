@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plugin.knowledge.form import Form
+from plugin.knowledge.intervals import Intervals
 from plugin.knowledge.predicates import Test, Vocabulary
 from plugin.model import ClueOutcome, Coding, EffectKind, Likelihood
 
@@ -114,6 +115,7 @@ class Pack:
     form: Form  # how the differential reads: families, own next steps, label rules, population
     clinical_only: bool = False  # whether a document without an imaging study can be in scope
     supported_by: Mapping[str, int] = field(default_factory=dict)  # clue id -> how many diseases it supports (families once)
+    intervals: Intervals = field(default_factory=dict)  # lab id -> children's reference intervals (pack.yaml)
 
     def display(self, kind: str, ident: str) -> str:
         return self.displays.get((kind, ident), ident)
