@@ -134,3 +134,13 @@ def test_the_fop_caution_overrides_only_on_a_feature_of_fop(catalog: Catalog) ->
     toes = result(catalog, doc(6, [lesion, {"code": concept("great-toe-malformation")}]))
     assert not any(p.overriding for p in plain.in_scope)
     assert [c.id for p in toes.in_scope for c in p.overriding] == ["fop-avoid-trauma"]
+
+
+def test_a_kind_of_ho_defined_by_its_trigger_names_the_entry_only_when_the_trigger_is_stated(catalog: Catalog) -> None:
+    hip_bone = [mass("soft-tissue-ossification", site="hip", mineral="bone", distribution=["solitary"])]
+    silent = result(catalog, doc(6, hip_bone, [("pain", "present", None), ("local-trauma", "absent", None)]))
+    assert silent.packs[0].trace["scores"]["neurogenic-heterotopic-ossification"] > silent.packs[0].trace["scores"]["myositis-ossificans"]
+    assert silent.candidates[0].diagnosis_id == "myositis-ossificans"
+    assert candidate(silent, "neurogenic-heterotopic-ossification") is None  # one entry per family
+    after_injury = result(catalog, doc(6, hip_bone, [("cns-injury", "present", {"value": 3, "unit": "mo"})]))
+    assert after_injury.candidates[0].diagnosis_id == "neurogenic-heterotopic-ossification"

@@ -32,6 +32,12 @@ def honest(pack: Pack, ev: Evidence, band: Likelihood) -> tuple[Likelihood, str 
     return band, None
 
 
+def _may_name(pack: Pack, d: str, truths: dict[str, Truth]) -> bool:
+    """Whether a variant may name its family's entry: it has no defining trigger, or one of them is true."""
+    needs = pack.form.named_only_with.get(d)
+    return needs is None or any(truths.get(c) is True for c in needs)
+
+
 def _display(pack: Pack, band: Likelihood) -> str:
     return next(display for _, code, display in pack.likelihood if code == band)
 
@@ -48,9 +54,13 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
     entries = []
     for d in relevant:  # the best-scoring variant stands for its family: five places, five different ideas
         family = pack.form.families.get(d, (d, ""))[0]
-        if family not in families:
-            families.add(family)
-            entries.append(d)
+        if family in families:
+            continue
+        if not _may_name(pack, d, truths) and any(_may_name(pack, m, truths) for m in relevant
+                                                  if pack.form.families.get(m, (m, ""))[0] == family):
+            continue  # a variant defined by a trigger the report does not state: a sibling it does ground names the entry
+        families.add(family)
+        entries.append(d)
     shown = entries[:max_items]
 
     active = [c for c in pack.cautions if c.diagnosis in shown[: c.within_rank]

@@ -39,7 +39,7 @@ def build_pack(folder: Path, raw: Mapping[str, Any]) -> Pack:
     clues = _clues(raw["clues"]["clues"], diagnoses, vocab, sources, man["scoring"]["next_step"], check)
     discriminators = _discriminators(raw["discriminators"]["discriminators"], {c.id for c in clues}, sources, check)
     cautions = _cautions(raw["cautions"]["cautions"], diagnoses, {d.id for d in discriminators}, sources, vocab, check)
-    form = build_form(man, raw["diagnoses"], set(diagnoses), {d.id for d in discriminators}, check)
+    form = build_form(man, raw["diagnoses"], set(diagnoses), {d.id for d in discriminators}, check, frozenset(c.id for c in clues))
     scope = check.compile("pack.yaml", "scope.when", man["scope"]["when"], vocab)
     intervals = build_intervals(man, vocab, sources, check)
     _verified(raw, check)

@@ -30,15 +30,24 @@ class Population:
 @dataclass(frozen=True, slots=True)
 class Form:
     families: Mapping[str, tuple[str, str]]  # diagnosis id -> (family id, family display)
+    named_only_with: Mapping[str, frozenset[str]]  # member -> clue ids, one of which must be true for it to name its family
     own_steps: Mapping[str, tuple[str, ...]]  # diagnosis id -> its own next steps (discriminator ids), preferred first
     labels: LabelRule
     population: Population | None
 
 
 def build_form(manifest: Mapping[str, Any], dia: Mapping[str, Any], diagnoses: set[str], discriminators: set[str],
-               check: Checker) -> Form:
+               check: Checker, clues: frozenset[str] = frozenset()) -> Form:
     families: dict[str, tuple[str, str]] = {}
+    named_only_with: dict[str, frozenset[str]] = {}
     for i, fam in enumerate(dia.get("families", [])):
+        for member, needs in fam.get("named_only_with", {}).items():
+            if member not in fam["members"]:
+                check.add("diagnoses.yaml", f"families[{i}].named_only_with.{member}", f"'{member}' is not a member of this family")
+            for ref in needs:
+                if ref not in clues:
+                    check.add("diagnoses.yaml", f"families[{i}].named_only_with.{member}", f"clue '{ref}' is not defined")
+            named_only_with[member] = frozenset(needs)
         for j, member in enumerate(fam["members"]):
             where = f"families[{i}].members[{j}]"
             if member not in diagnoses:
@@ -62,7 +71,7 @@ def build_form(manifest: Mapping[str, Any], dia: Mapping[str, Any], diagnoses: s
     if pop:
         age = pop.get("age", {})
         population = Population(pop["statement"], _days(age.get("min")), _days(age.get("max")))
-    return Form(families, steps, labels, population)
+    return Form(families, named_only_with, steps, labels, population)
 
 
 def _days(quantity: Mapping[str, Any] | None) -> float | None:
