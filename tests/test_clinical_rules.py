@@ -144,3 +144,10 @@ def test_a_kind_of_ho_defined_by_its_trigger_names_the_entry_only_when_the_trigg
     assert candidate(silent, "neurogenic-heterotopic-ossification") is None  # one entry per family
     after_injury = result(catalog, doc(6, hip_bone, [("cns-injury", "present", {"value": 3, "unit": "mo"})]))
     assert after_injury.candidates[0].diagnosis_id == "neurogenic-heterotopic-ossification"
+
+
+def test_no_next_step_tests_for_a_disease_the_report_states(catalog: Catalog) -> None:
+    findings = [mass(mineral="amorphous-calcium", distribution=["multifocal"], compartment=["subcutaneous"])]
+    r = result(catalog, doc(11, findings, [("dialysis", "present", None), ("hyperparathyroidism", "present", None)]))
+    steps = [c.next_step.discriminator_id for c in r.candidates if c.next_step] + [q.discriminator_id for q in r.packs[0].questions]
+    assert "renal-function" not in steps and "pth" not in steps
