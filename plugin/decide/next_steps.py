@@ -40,9 +40,8 @@ def separating(tests: Sequence[OpenTest], evidence: Mapping[str, Evidence], dx_i
 
 def own_step(pack: Pack, dx_id: str, open_ids: set[str], used: set[str]) -> NextStep | None:
     """The diagnosis's own next step: the first of its pack-given steps still open here and not already shown."""
-    by_id = {d.id: d for d in pack.discriminators}
     for ref in pack.form.own_steps.get(dx_id, ()):
         if ref in open_ids and ref not in used:
-            d = by_id[ref]
+            d = next(x for x in reversed(pack.discriminators) if x.id == ref)  # the last of that id, as a dict by id keeps
             return NextStep(d.id, d.statement, d.kind, (), 0.0, d.sources)
     return None

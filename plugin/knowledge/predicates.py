@@ -65,13 +65,35 @@ def compile_predicate(node: Mapping[str, Any], vocab: Vocabulary, path: str = "w
 
 
 def _all(arg: Any, vocab: Vocabulary, here: str) -> Test:
-    parts = [compile_predicate(p, vocab, f"{here}[{i}]") for i, p in enumerate(arg)]
-    return lambda r: and3(p(r) for p in parts)
+    parts = tuple(compile_predicate(p, vocab, f"{here}[{i}]") for i, p in enumerate(arg))
+
+    def all_(r: Report) -> Truth:  # and3 over the parts, written out: this runs for every clue of every report
+        result: Truth = True
+        for p in parts:
+            v = p(r)
+            if v is False:
+                return False
+            if v is None:
+                result = None
+        return result
+
+    return all_
 
 
 def _any(arg: Any, vocab: Vocabulary, here: str) -> Test:
-    parts = [compile_predicate(p, vocab, f"{here}[{i}]") for i, p in enumerate(arg)]
-    return lambda r: or3(p(r) for p in parts)
+    parts = tuple(compile_predicate(p, vocab, f"{here}[{i}]") for i, p in enumerate(arg))
+
+    def any_(r: Report) -> Truth:  # or3 over the parts, written out
+        result: Truth = False
+        for p in parts:
+            v = p(r)
+            if v is True:
+                return True
+            if v is None:
+                result = None
+        return result
+
+    return any_
 
 
 def _not(arg: Any, vocab: Vocabulary, here: str) -> Test:
@@ -172,11 +194,21 @@ def _fact_test(spec: Mapping[str, Any], vocab: Vocabulary, path: str, *, timed: 
             checks.append(None if f.onset_days is None else _in_range(f.onset_days, *onset))
         return and3(checks)
 
-    def test(r: Report) -> Truth:
-        facts = [f for c in concepts for f in r.by_concept.get(c, ())]
-        if not facts:
-            return None
-        return or3(entry(f) for f in facts)
+    plain = not constrained and onset is None  # only present / absent is asked: entry(f) is f.present == want_present
+
+    def test(r: Report) -> Truth:  # or3 of entry() over the facts of the concepts; unknown when there are none
+        get = r.by_concept.get
+        seen = False
+        result: Truth = False
+        for c in concepts:
+            for f in get(c, ()):
+                seen = True
+                v = (f.present == want_present) if plain else entry(f)
+                if v is True:
+                    return True
+                if v is None:
+                    result = None
+        return result if seen else None
 
     return test
 
