@@ -10,10 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import jsonschema_rs
 import yaml
-from referencing import Registry, Resource
 
 from plugin import paths
 from plugin.errors import PackInvalid, PackProblem
@@ -45,18 +43,23 @@ def read_yaml(text: str) -> Any:
     return yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader (CSafeLoader or SafeLoader)
 
 
-def _file_validators(schemas_dir: Path) -> dict[str, tuple[Any, jsonschema.Draft202012Validator]]:
-    """Per file kind: jsonschema-rs to accept (a valid pack costs milliseconds), jsonschema to list the problems."""
+def _file_validators(schemas_dir: Path) -> dict[str, Any]:
+    """Per file kind, jsonschema-rs: it accepts a valid pack file in milliseconds (jsonschema lists the problems)."""
+    schema = _load_schema(schemas_dir, paths.PACK_SCHEMA)
+    return {kind: jsonschema_rs.Draft202012Validator({**schema, "$ref": f"#/$defs/{kind}"}, validate_formats=True)
+            for kind in set(PACK_FILES.values())}
+
+
+def _problems(schemas_dir: Path, kind: str, data: Any) -> list[Any]:
+    """Every problem of a pack file jsonschema-rs refused, from jsonschema (imported only then: ~0.3 s)."""
+    import jsonschema
+    from referencing import Registry, Resource
+
     schema = _load_schema(schemas_dir, paths.PACK_SCHEMA)
     registry: Registry = Resource.from_contents(schema) @ Registry()
-    out = {}
-    for kind in set(PACK_FILES.values()):
-        ref = {"$ref": f"{schema['$id']}#/$defs/{kind}"}
-        fast = jsonschema_rs.Draft202012Validator({**schema, "$ref": f"#/$defs/{kind}"}, validate_formats=True)
-        out[kind] = (fast, jsonschema.Draft202012Validator(
-            ref, registry=registry, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-        ))
-    return out
+    reference = jsonschema.Draft202012Validator({"$ref": f"{schema['$id']}#/$defs/{kind}"}, registry=registry,
+                                                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    return sorted(reference.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
 
 
 def _json_path(parts: Iterable[Any]) -> str:
@@ -81,9 +84,7 @@ def load_pack(folder: Path, schemas_dir: Path = paths.SCHEMAS_DIR) -> Pack:
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             problems.append(PackProblem(str(file), "", f"not valid YAML: {exc}"))
             continue
-        fast, reference = validators[kind]
-        errors = () if fast.is_valid(data) else reference.iter_errors(data)  # the reference names every problem
-        for err in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
+        for err in [] if validators[kind].is_valid(data) else _problems(schemas_dir, kind, data):
             problems.append(PackProblem(str(file), _json_path(err.absolute_path), err.message))
         raw[kind] = data
     if problems:
