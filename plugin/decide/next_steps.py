@@ -31,7 +31,9 @@ def separating(tests: Sequence[OpenTest], evidence: Mapping[str, Evidence], dx_i
     closeness = [(n, 1.0 / (1.0 + gap[n])) for n in nearest]
     scored: list[tuple[float, int, NextStep]] = []
     for index, (d, effects) in enumerate(tests):
-        separation = sum(w * abs(eff.get(dx_id, 0.0) - eff.get(n, 0.0)) for eff in effects for n, w in closeness)
+        # the same terms in the same order as a generator would give them, summed by sum(): the same float
+        separation = sum([w * abs(mine - eff.get(n, 0.0)) for eff in effects for mine in (eff.get(dx_id, 0.0),)
+                          for n, w in closeness])
         if separation > 1e-9:
             scored.append((separation, index, NextStep(d.id, d.statement, d.kind, nearest, round(separation, 3), d.sources)))
     scored.sort(key=lambda s: (-s[0], s[1]))

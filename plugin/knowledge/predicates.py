@@ -173,28 +173,51 @@ def _fact_test(spec: Mapping[str, Any], vocab: Vocabulary, path: str, *, timed: 
     if onset and kinds == {"finding"}:
         raise PredicateError(path, "can never fire: imaging findings carry no onset")
 
-    def entry(f: Fact) -> Truth:
+    attr_items = tuple(attrs.items())
+    count_range = None if count is None else (count.get("min"), _exclusive(count.get("max")))
+    size_range = None if size is None else (size.get("min_mm"), size.get("max_mm"))
+
+    def entry(f: Fact) -> Truth:  # and3 over the stated constraints, written out: false wins, then unknown
         if f.present != want_present:
             return False
         if not want_present:
             return True
-        checks: list[Truth] = []
-        for name, accepted in attrs.items():
+        result: Truth = True
+        for name, accepted in attr_items:
             stated = f.attributes.get(name)
-            checks.append(None if stated is None else bool(stated & accepted))
+            if stated is None:
+                result = None
+            elif not stated & accepted:
+                return False
         if sites is not None:
-            checks.append(None if f.site is None else f.site in sites)
-        if count is not None:
-            checks.append(None if f.count is None else _in_range(f.count, count.get("min"), _exclusive(count.get("max"))))
-        if size is not None:
-            checks.append(None if f.size_mm is None else _in_range(f.size_mm, size.get("min_mm"), size.get("max_mm")))
+            if f.site is None:
+                result = None
+            elif f.site not in sites:
+                return False
+        if count_range is not None:
+            if f.count is None:
+                result = None
+            elif not _in_range(f.count, *count_range):
+                return False
+        if size_range is not None:
+            if f.size_mm is None:
+                result = None
+            elif not _in_range(f.size_mm, *size_range):
+                return False
         if change is not None:
-            checks.append(None if f.change is None else f.change in change)
+            if f.change is None:
+                result = None
+            elif f.change not in change:
+                return False
         if onset is not None:
-            checks.append(None if f.onset_days is None else _in_range(f.onset_days, *onset))
-        return and3(checks)
+            if f.onset_days is None:
+                result = None
+            elif not _in_range(f.onset_days, *onset):
+                return False
+        return result
 
-    plain = not constrained and onset is None  # only present / absent is asked: entry(f) is f.present == want_present
+    # only present / absent is asked (no constraint at all, not even an empty one): entry(f) is f.present == want_present
+    plain = not attrs and sites is None and count is None and size is None and change is None and onset is None
 
     def test(r: Report) -> Truth:  # or3 of entry() over the facts of the concepts; unknown when there are none
         get = r.by_concept.get
