@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from plugin.knowledge.model import Clue, Effect, Pack
 from plugin.model import ClueOutcome, ClueTrace, EffectKind, FiredEffect, Report, Truth
@@ -62,6 +63,7 @@ class _Planned:
     when_true: tuple[_Step, ...]  # the effects that fire when it is true, in the order of its effects
     when_false: tuple[_Step, ...]  # ... when it is false (required)
     traces: dict[Truth, ClueTrace]  # its trace line for each truth: the fired effects depend on the truth only
+    gated: bool  # only finding / history / lab tests: unknown, without running it, when the report states none of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,17 @@ class Plan:
 _PLANS: dict[int, tuple[Pack, Plan]] = {}
 
 
+def _facts_only(node: Any) -> bool:
+    """Whether a predicate is built of finding, history and lab tests only (through all / any / not, none empty):
+    each of those is unknown when the report states nothing of its concepts or lab, and so then is the whole."""
+    ((op, arg),) = node.items()
+    if op in ("all", "any"):
+        return bool(arg) and all(_facts_only(x) for x in arg)
+    if op == "not":
+        return _facts_only(arg)
+    return op in ("finding", "history", "lab")
+
+
 def _plan(pack: Pack) -> Plan:
     """Every clue of the pack with what it does; built once per pack, on its first report, then shared."""
     cached = _PLANS.get(id(pack))
@@ -80,6 +93,7 @@ def _plan(pack: Pack) -> Plan:
         return cached[1]
     plan = []
     unstated_of: dict[str, list[tuple[str, ClueOutcome]]] = {d: [] for d in pack.diagnoses}
+    when = {c["id"]: c["when"] for c in pack.raw.get("clues", {}).get("clues", [])}  # a clue not found here is not gated
     for clue in pack.clues:
         steps = []
         for e in clue.effects:
@@ -93,7 +107,7 @@ def _plan(pack: Pack) -> Plan:
         traces: dict[Truth, ClueTrace] = {
             truth: ClueTrace(clue.id, clue.statement, truth, tuple(s.fired for s in fired))
             for truth, fired in ((True, when_true), (False, when_false), (None, ()))}
-        plan.append(_Planned(clue, when_true, when_false, traces))
+        plan.append(_Planned(clue, when_true, when_false, traces, clue.id in when and _facts_only(when[clue.id])))
     built = Plan(tuple(plan), {d: tuple(u) for d, u in unstated_of.items()})
     _PLANS[id(pack)] = (pack, built)  # packs live as long as the process: one entry per loaded pack
     return built
@@ -107,7 +121,14 @@ def not_stated(pack: Pack, dx_id: str, truths: Mapping[str, Truth]) -> list[Clue
 
 def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Evidence], tuple[ClueTrace, ...]]:
     plan = _plan(pack)
-    truths = {p.clue.id: p.clue.test(report) for p in plan.clues}
+    truths: dict[str, Truth] = {}
+    stated, labs = report.by_concept, report.labs_by_test
+    for p in plan.clues:
+        clue = p.clue
+        if p.gated and not any(c in stated for c in clue.concepts) and not any(t in labs for t in clue.labs):
+            truths[clue.id] = None  # what its test would return: nothing it asks about is stated
+        else:
+            truths[clue.id] = clue.test(report)
     evidence = {d.id: Evidence(score=d.prior) for d in pack.diagnoses.values()}
     trace = []
     supports, opposes = EffectKind.SUPPORTS, EffectKind.OPPOSES
