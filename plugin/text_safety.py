@@ -15,6 +15,7 @@ narrative is built with `html.escape` in plugin/narrative.py and holds no reques
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Removed outright: C0 controls but \t \n \r, DEL and C1; the bidi embeddings, overrides, isolates and marks; the BOM.
 _DROP = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -25,12 +26,16 @@ _LINE = re.compile("\r\n?|[\u2028\u2029]")
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 
 
+# Pure functions of the text, and most texts are the packs' own (statements, displays) repeated in every answer:
+# a bounded cache of their results (text lengths are bounded by the findings schema).
+@lru_cache(maxsize=4096)
 def string(text: str) -> str | None:
     """The text as a valid FHIR string (None when nothing printable is left: the element is then left out)."""
     cleaned = _SPACE.sub(" ", _LINE.sub("\n", _DROP.sub("", text))).strip()
     return cleaned or None
 
 
+@lru_cache(maxsize=4096)
 def markdown(text: str) -> str | None:
     """The text as FHIR markdown that renders as the same plain text: no HTML, link, image, emphasis or code block.
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from plugin.knowledge.model import Clue, Effect, Pack
 from plugin.model import ClueOutcome, ClueTrace, EffectKind, FiredEffect, Report, Truth
@@ -15,7 +17,6 @@ class Evidence:
     score: float
     supporting: list[ClueOutcome] = field(default_factory=list)
     opposing: list[ClueOutcome] = field(default_factory=list)
-    not_stated: list[ClueOutcome] = field(default_factory=list)
     excluded: str | None = None
 
 
@@ -49,41 +50,120 @@ def _specific(pack: Pack, clue_id: str, weight: float) -> bool:
     return limit is None or weight >= rule.specific_weight or pack.supported_by.get(clue_id, 0) <= limit
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One effect of a clue, with everything that does not depend on the report built once per pack."""
+
+    diagnosis: str
+    kind: EffectKind
+    weight: float  # signed: + supports, - opposes, 0 excludes / required
+    fired: FiredEffect
+    unstated: ClueOutcome | None  # listed when the clue is unknown (supports and required only)
+    effect: Effect
+    specific: bool  # worth a place on the diagnosis's line (_specific)
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """One clue with what it does, built once per pack: a report only decides its truth and what it rests on."""
+
+    clue: Clue
+    when_true: tuple[_Step, ...]  # the effects that fire when it is true, in the order of its effects
+    when_false: tuple[_Step, ...]  # ... when it is false (required)
+    traces: dict[Truth, ClueTrace]  # its trace line for each truth: the fired effects depend on the truth only
+    gated: bool  # only finding / history / lab tests: unknown, without running it, when the report states none of them
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    clues: tuple[_Planned, ...]
+    unstated: Mapping[str, tuple[tuple[str, ClueOutcome], ...]]  # diagnosis -> (clue, outcome listed when it is unknown)
+
+
+_PLANS: dict[int, tuple[Pack, Plan]] = {}
+
+
+def _facts_only(node: Any) -> bool:
+    """Whether a predicate is built of finding, history and lab tests only (through all / any / not, none empty):
+    each of those is unknown when the report states nothing of its concepts or lab, and so then is the whole."""
+    ((op, arg),) = node.items()
+    if op in ("all", "any"):
+        return bool(arg) and all(_facts_only(x) for x in arg)
+    if op == "not":
+        return _facts_only(arg)
+    return op in ("finding", "history", "lab")
+
+
+def _plan(pack: Pack) -> Plan:
+    """Every clue of the pack with what it does; built once per pack, on its first report, then shared."""
+    cached = _PLANS.get(id(pack))
+    if cached is not None and cached[0] is pack:
+        return cached[1]
+    plan = []
+    unstated_of: dict[str, list[tuple[str, ClueOutcome]]] = {d: [] for d in pack.diagnoses}
+    when = {c["id"]: c["when"] for c in pack.raw.get("clues", {}).get("clues", [])}  # a clue not found here is not gated
+    for clue in pack.clues:
+        steps = []
+        for e in clue.effects:
+            signed = e.weight if e.effect is EffectKind.SUPPORTS else -e.weight if e.effect is EffectKind.OPPOSES else 0.0
+            unstated = pack.unstated[(clue.id, e.diagnosis)] if e.effect in (EffectKind.SUPPORTS, EffectKind.REQUIRED) else None
+            steps.append(_Step(e.diagnosis, e.effect, signed, FiredEffect(e.diagnosis, e.effect, e.weight, e.reason), unstated, e,
+                               _specific(pack, clue.id, e.weight)))
+            if unstated is not None:
+                unstated_of[e.diagnosis].append((clue.id, unstated))
+        when_true = tuple(s for s in steps if fires(s.kind, True))
+        when_false = tuple(s for s in steps if fires(s.kind, False))
+        traces: dict[Truth, ClueTrace] = {
+            truth: ClueTrace(clue.id, clue.statement, truth, tuple(s.fired for s in fired))
+            for truth, fired in ((True, when_true), (False, when_false), (None, ()))}
+        plan.append(_Planned(clue, when_true, when_false, traces, clue.id in when and _facts_only(when[clue.id])))
+    built = Plan(tuple(plan), {d: tuple(u) for d, u in unstated_of.items()})
+    _PLANS[id(pack)] = (pack, built)  # packs live as long as the process: one entry per loaded pack
+    return built
+
+
+def not_stated(pack: Pack, dx_id: str, truths: Mapping[str, Truth]) -> list[ClueOutcome]:
+    """The clues that would support (or are required for) the diagnosis and that the report leaves unknown, in the
+    pack's order: listed, never weighed. Asked only for the diagnoses shown."""
+    return [outcome for clue_id, outcome in _plan(pack).unstated[dx_id] if truths[clue_id] is None]
+
+
 def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Evidence], tuple[ClueTrace, ...]]:
-    truths = {clue.id: clue.test(report) for clue in pack.clues}
-    rests_on: dict[str, tuple[str, ...]] = {}  # once per clue, not per effect: a report may state 200 findings
-
-    def _outcome(clue: Clue, effect: Effect, report: Report) -> ClueOutcome:
-        if clue.id not in rests_on:
-            rests_on[clue.id] = _rests_on(clue, report)
-        return ClueOutcome(clue.id, clue.statement, effect.effect, effect.weight, effect.reason, clue.sources, rests_on[clue.id],
-                           _specific(pack, clue.id, effect.weight))
-
+    plan = _plan(pack)
+    truths: dict[str, Truth] = {}
+    stated, labs = report.by_concept, report.labs_by_test
+    for p in plan.clues:
+        clue = p.clue
+        if p.gated and not any(c in stated for c in clue.concepts) and not any(t in labs for t in clue.labs):
+            truths[clue.id] = None  # what its test would return: nothing it asks about is stated
+        else:
+            truths[clue.id] = clue.test(report)
     evidence = {d.id: Evidence(score=d.prior) for d in pack.diagnoses.values()}
     trace = []
-    for clue in pack.clues:
+    supports, opposes = EffectKind.SUPPORTS, EffectKind.OPPOSES
+    for planned in plan.clues:
+        clue = planned.clue
         truth = truths[clue.id]
-        fired = []
-        for effect in clue.effects:
-            ev = evidence[effect.diagnosis]
-            kind = effect.effect
-            if truth is None:
-                if kind in (EffectKind.SUPPORTS, EffectKind.REQUIRED):
-                    ev.not_stated.append(pack.unstated[(clue.id, effect.diagnosis)])  # rests on no stated fact
-                continue
-            if not fires(kind, truth):
-                continue
-            fired.append(FiredEffect(effect.diagnosis, kind, effect.weight, effect.reason))
-            if kind is EffectKind.SUPPORTS:
-                ev.score += effect.weight
-                ev.supporting.append(_outcome(clue, effect, report))
-            elif kind is EffectKind.OPPOSES:
-                ev.score -= effect.weight
-                ev.opposing.append(_outcome(clue, effect, report))
-            else:  # excludes (true) or required (false): out of the differential, and said why
-                ev.excluded = ev.excluded or f"{clue.statement} ({'stated' if truth else 'stated otherwise'}): {effect.reason}"
-                ev.opposing.append(_outcome(clue, effect, report))
-        trace.append(ClueTrace(clue.id, clue.statement, truth, tuple(fired)))
+        trace.append(planned.traces[truth])
+        if truth is None:  # what it would have done is listed for the diagnoses shown: not_stated()
+            continue
+        steps = planned.when_true if truth else planned.when_false
+        if steps:
+            rests_on = _rests_on(clue, report)  # once per clue, not per effect: a report may state 200 findings
+            for step in steps:
+                ev = evidence[step.diagnosis]
+                e = step.effect
+                outcome = ClueOutcome(clue.id, clue.statement, e.effect, e.weight, e.reason, clue.sources, rests_on,
+                                      step.specific)
+                if step.kind is supports:
+                    ev.score += step.weight
+                    ev.supporting.append(outcome)
+                elif step.kind is opposes:
+                    ev.score += step.weight
+                    ev.opposing.append(outcome)
+                else:  # excludes (true) or required (false): out of the differential, and said why
+                    ev.excluded = ev.excluded or f"{clue.statement} ({'stated' if truth else 'stated otherwise'}): {e.reason}"
+                    ev.opposing.append(outcome)
     for d in pack.diagnoses.values():
         age, at_onset = age_to_check(report, d.usual_age_onset_of)
         if d.usual_age is None or age is None:

@@ -31,7 +31,9 @@ def separating(tests: Sequence[OpenTest], evidence: Mapping[str, Evidence], dx_i
     closeness = [(n, 1.0 / (1.0 + gap[n])) for n in nearest]
     scored: list[tuple[float, int, NextStep]] = []
     for index, (d, effects) in enumerate(tests):
-        separation = sum(w * abs(eff.get(dx_id, 0.0) - eff.get(n, 0.0)) for eff in effects for n, w in closeness)
+        # the same terms in the same order as a generator would give them, summed by sum(): the same float
+        separation = sum([w * abs(mine - eff.get(n, 0.0)) for eff in effects for mine in (eff.get(dx_id, 0.0),)
+                          for n, w in closeness])
         if separation > 1e-9:
             scored.append((separation, index, NextStep(d.id, d.statement, d.kind, nearest, round(separation, 3), d.sources)))
     scored.sort(key=lambda s: (-s[0], s[1]))
@@ -40,9 +42,8 @@ def separating(tests: Sequence[OpenTest], evidence: Mapping[str, Evidence], dx_i
 
 def own_step(pack: Pack, dx_id: str, open_ids: set[str], used: set[str]) -> NextStep | None:
     """The diagnosis's own next step: the first of its pack-given steps still open here and not already shown."""
-    by_id = {d.id: d for d in pack.discriminators}
     for ref in pack.form.own_steps.get(dx_id, ()):
         if ref in open_ids and ref not in used:
-            d = by_id[ref]
+            d = next(x for x in reversed(pack.discriminators) if x.id == ref)  # the last of that id, as a dict by id keeps
             return NextStep(d.id, d.statement, d.kind, (), 0.0, d.sources)
     return None

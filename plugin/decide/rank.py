@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plugin.decide.clues import Evidence
+from plugin.decide.clues import Evidence, not_stated
 from plugin.decide.next_steps import open_tests, own_step, separating
 from plugin.knowledge.icd10cm import codes_for
 from plugin.knowledge.model import Pack
@@ -49,7 +49,8 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
     excluded = [(d, ev.excluded) for d, ev in evidence.items() if ev.excluded]
     # Relevant = not excluded, at least one clue for it fired, and a score above the pack's floor.
     relevant = [d for d in order if not evidence[d].excluded and evidence[d].supporting and evidence[d].score >= pack.min_score]
-    relevant.sort(key=lambda d: (-round(evidence[d].score, 6), order.index(d)))
+    place = {d: i for i, d in enumerate(order)}
+    relevant.sort(key=lambda d: (-round(evidence[d].score, 6), place[d]))
     families: set[str] = set()
     entries = []
     for d in relevant:  # the best-scoring variant stands for its family: five places, five different ideas
@@ -84,7 +85,7 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
                 codes=codes_for(dx, pack, report), score=round(ev.score, 3), likelihood=band, likelihood_display=_display(pack, band),
                 supporting=tuple(sorted(ev.supporting, key=lambda o: -o.weight)),
                 opposing=tuple(sorted(ev.opposing, key=lambda o: -o.weight)),
-                not_stated=tuple(sorted(ev.not_stated, key=lambda o: -o.weight)),
+                not_stated=tuple(sorted(not_stated(pack, dx_id, truths), key=lambda o: -o.weight)),
                 next_step=step,
                 cautions=tuple(Caution(c.id, c.statement, c.sources, forbids=tuple(sorted(c.avoid)))
                                for c in active if c.diagnosis == dx_id and not c.overriding),

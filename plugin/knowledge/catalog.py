@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema_rs
 
 from plugin import paths
 from plugin.knowledge.load import load_packs
@@ -102,7 +102,10 @@ def build_catalog(packs: tuple[Pack, ...], schemas_dir: Path = paths.SCHEMAS_DIR
     base = json.loads((schemas_dir / paths.FINDINGS_SCHEMA).read_text(encoding="utf-8"))
     schema = copy.deepcopy(base)
     schema["$defs"]["attributes"] = attributes_schema(packs)
-    jsonschema.Draft202012Validator.check_schema(schema)
+    if not jsonschema_rs.meta.is_valid(schema):  # jsonschema (imported only then) says why
+        import jsonschema
+
+        jsonschema.Draft202012Validator.check_schema(schema)
     # Validate against the same schema with its $defs inlined: identical verdicts and instance paths.
     validator = BoundedValidator(_inline_defs(schema, schema["$defs"]))
     codes: dict[tuple[str, str], tuple[Pack, str, str]] = {}

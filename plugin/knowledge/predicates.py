@@ -65,13 +65,35 @@ def compile_predicate(node: Mapping[str, Any], vocab: Vocabulary, path: str = "w
 
 
 def _all(arg: Any, vocab: Vocabulary, here: str) -> Test:
-    parts = [compile_predicate(p, vocab, f"{here}[{i}]") for i, p in enumerate(arg)]
-    return lambda r: and3(p(r) for p in parts)
+    parts = tuple(compile_predicate(p, vocab, f"{here}[{i}]") for i, p in enumerate(arg))
+
+    def all_(r: Report) -> Truth:  # and3 over the parts, written out: this runs for every clue of every report
+        result: Truth = True
+        for p in parts:
+            v = p(r)
+            if v is False:
+                return False
+            if v is None:
+                result = None
+        return result
+
+    return all_
 
 
 def _any(arg: Any, vocab: Vocabulary, here: str) -> Test:
-    parts = [compile_predicate(p, vocab, f"{here}[{i}]") for i, p in enumerate(arg)]
-    return lambda r: or3(p(r) for p in parts)
+    parts = tuple(compile_predicate(p, vocab, f"{here}[{i}]") for i, p in enumerate(arg))
+
+    def any_(r: Report) -> Truth:  # or3 over the parts, written out
+        result: Truth = False
+        for p in parts:
+            v = p(r)
+            if v is True:
+                return True
+            if v is None:
+                result = None
+        return result
+
+    return any_
 
 
 def _not(arg: Any, vocab: Vocabulary, here: str) -> Test:
@@ -151,31 +173,65 @@ def _fact_test(spec: Mapping[str, Any], vocab: Vocabulary, path: str, *, timed: 
     if onset and kinds == {"finding"}:
         raise PredicateError(path, "can never fire: imaging findings carry no onset")
 
-    def entry(f: Fact) -> Truth:
+    attr_items = tuple(attrs.items())
+    count_range = None if count is None else (count.get("min"), _exclusive(count.get("max")))
+    size_range = None if size is None else (size.get("min_mm"), size.get("max_mm"))
+
+    def entry(f: Fact) -> Truth:  # and3 over the stated constraints, written out: false wins, then unknown
         if f.present != want_present:
             return False
         if not want_present:
             return True
-        checks: list[Truth] = []
-        for name, accepted in attrs.items():
-            checks.append(_attribute(f.attributes.get(name), f.absent_attributes.get(name), accepted))
+        result: Truth = True
+        for name, accepted in attr_items:
+            v = _attribute(f.attributes.get(name), f.absent_attributes.get(name), accepted)
+            if v is False:
+                return False
+            if v is None:
+                result = None
         if sites is not None:
-            checks.append(None if f.site is None else f.site in sites)
-        if count is not None:
-            checks.append(None if f.count is None else _in_range(f.count, count.get("min"), _exclusive(count.get("max"))))
-        if size is not None:
-            checks.append(None if f.size_mm is None else _in_range(f.size_mm, size.get("min_mm"), size.get("max_mm")))
+            if f.site is None:
+                result = None
+            elif f.site not in sites:
+                return False
+        if count_range is not None:
+            if f.count is None:
+                result = None
+            elif not _in_range(f.count, *count_range):
+                return False
+        if size_range is not None:
+            if f.size_mm is None:
+                result = None
+            elif not _in_range(f.size_mm, *size_range):
+                return False
         if change is not None:
-            checks.append(None if f.change is None else f.change in change)
+            if f.change is None:
+                result = None
+            elif f.change not in change:
+                return False
         if onset is not None:
-            checks.append(None if f.onset_days is None else _in_range(f.onset_days, *onset))
-        return and3(checks)
+            if f.onset_days is None:
+                result = None
+            elif not _in_range(f.onset_days, *onset):
+                return False
+        return result
 
-    def test(r: Report) -> Truth:
-        facts = [f for c in concepts for f in r.by_concept.get(c, ())]
-        if not facts:
-            return None
-        return or3(entry(f) for f in facts)
+    # only present / absent is asked (no constraint at all, not even an empty one): entry(f) is f.present == want_present
+    plain = not attrs and sites is None and count is None and size is None and change is None and onset is None
+
+    def test(r: Report) -> Truth:  # or3 of entry() over the facts of the concepts; unknown when there are none
+        get = r.by_concept.get
+        seen = False
+        result: Truth = False
+        for c in concepts:
+            for f in get(c, ()):
+                seen = True
+                v = (f.present == want_present) if plain else entry(f)
+                if v is True:
+                    return True
+                if v is None:
+                    result = None
+        return result if seen else None
 
     return test
 

@@ -10,9 +10,10 @@ import json
 from collections.abc import Iterator, Mapping
 from datetime import date
 from itertools import islice
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from jsonschema import ValidationError
+if TYPE_CHECKING:  # a type only: jsonschema is imported when a pack or schema is invalid, not at start-up
+    from jsonschema import ValidationError
 
 from plugin import strict_json, units
 from plugin.errors import Issue, IssueType, Severity

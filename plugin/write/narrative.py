@@ -8,6 +8,7 @@ here; every piece of text is escaped for XHTML.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 
 from plugin.model import Candidate, ClueOutcome, EffectKind, Likelihood, PackResult, Result
@@ -91,6 +92,7 @@ def _line(c: Candidate) -> str:
     return f"<li><b>{escape(head)}</b>.{body}</li>"
 
 
+@lru_cache(maxsize=1024)  # the packs' own source strings: a pure function of a bounded set
 def short(source: str) -> str:
     """'brief §2 [S8,S10] (zoning)' -> 'brief §2': a short reference; the pack's sources give the full citation."""
     return source.split(" [")[0].split(" (")[0].split(",")[0].strip()
