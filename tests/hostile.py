@@ -43,14 +43,17 @@ def base_document(catalog: Catalog) -> Doc:
     """A valid document with one of everything the schema allows (each list holds one item), so every place exists."""
     view = views(catalog)[0]
     attrs = {name: (list(values) if many else values[0]) for name, many, values in view.attributes}
+    # 1.1: a value stated absent, never one stated present (a one-value attribute's second value)
+    absent = next({name: values[1]} for name, many, values in view.attributes if not many and len(values) > 1)
     lab = view.labs[0]
     return {
-        "schemaVersion": "1.0.0",
+        "schemaVersion": "1.1.0",
+        "date": "2024-01-01",
         "reportCode": [{"system": LOINC, "code": "18748-4", "display": "Diagnostic imaging study"}],
         "patient": {"age": {"value": 30, "unit": "a"}, "sex": "female", "subject": "Patient/p1"},
         "studies": [{"id": "s1", "modality": "CT", "date": "2024-01-01"}],
         "findings": [{"id": "f1", "study": "s1", "code": dict(view.scope[0]), "status": "present", "bodySite": dict(view.sites[0]),
-                      "laterality": "left", "attributes": attrs, "size": {"value": 3, "unit": "cm"}, "count": 2,
+                      "laterality": "left", "attributes": attrs, "absentAttributes": absent, "size": {"value": 3, "unit": "cm"}, "count": 2,
                       "change": {"trend": "new", "interval": {"value": 2, "unit": "wk"}}, "note": "Well-defined margins."}],
         "history": [{"id": "h1", "code": dict(view.history[0]), "status": "present",
                      "onsetBeforeStudy": {"value": 2, "unit": "wk"}, "note": "After a fall."}],
@@ -74,15 +77,21 @@ def _put(doc: Doc, path: Path, value: Any) -> Doc:
     if not path:
         return value  # type: ignore[no-any-return]
     node: Any = doc
-    for part in path[:-1]:
+    for part, after in zip(path[:-1], path[1:], strict=True):
+        if isinstance(node, dict) and part not in node:  # a place the base leaves out: made, one item deep
+            node[part] = [None] if isinstance(after, int) else {}
         node = node[part]
     node[path[-1]] = value
     return doc
 
 
 def _get(doc: Any, path: Path) -> Any:
+    """The value at a place of the base document; None where the base leaves it out (absentAttributes holds one name)."""
     for part in path:
-        doc = doc[part]
+        try:
+            doc = doc[part]
+        except (KeyError, IndexError):
+            return None
     return doc
 
 
