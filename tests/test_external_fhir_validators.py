@@ -62,6 +62,14 @@ VALIDATORS_WITH_CONTAINED = {"hl7-json-schema"}
 # A document that must not pass the plugin's own input validation.
 INVALID_DOCUMENT = {"patient": {}, "studies": [], "findings": [{}]}
 INVALID_DOCUMENT_ITEM = "validate_document:invalid-document"
+# Sent in the same run: FHIR that every validator must refuse, at the Bundle and at its entry (a dateTime that is not
+# one, a CodeableConcept given as a string). Shows the run can fail: validate.mjs takes its JSON Schema verdict
+# without allErrors and collects messages with allErrors only for a refused resource.
+CANARY_ITEM = "canary:invalid-nested-condition"
+CANARY = {"resourceType": "Bundle", "type": "collection", "entry": [{
+    "fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000001",
+    "resource": {"resourceType": "Condition", "subject": {"reference": "Patient/p1"}, "clinicalStatus": "active",
+                 "onsetDateTime": "yesterday"}}]}
 
 
 def _sample_paths() -> list[Path]:
@@ -168,6 +176,7 @@ def validation_run(fhir_outputs):
     _require_validators()
     outputs, _ = fhir_outputs
     items = [{"name": name, "resource": resource} for name, resource in outputs.items()]
+    items.append({"name": CANARY_ITEM, "resource": CANARY})
     try:
         proc = subprocess.run(
             ["node", str(VALIDATE_SCRIPT)],
@@ -256,7 +265,7 @@ def test_every_resource_got_a_result(fhir_outputs, validation_run):
     """Nothing is skipped silently: one result per (item, validator, resource path) sent."""
     outputs, _ = fhir_outputs
     items, results = validation_run
-    assert len(items) == len(outputs)
+    assert len(items) == len(outputs) + 1  # and the canary
     expected = Counter(
         (item["name"], validator, path)
         for item in items
@@ -270,6 +279,13 @@ def test_every_resource_got_a_result(fhir_outputs, validation_run):
         f"validate.mjs results do not match what was sent: missing={sorted(missing)[:20]} unexpected={sorted(extra)[:20]}"
     )
     assert len(results) == sum(expected.values())
+
+
+def test_every_validator_refuses_the_canary(validation_run):
+    _, results = validation_run
+    for validator in VALIDATORS:
+        mine = {r["path"]: r["errors"] for r in results if r["name"] == CANARY_ITEM and r["validator"] == validator}
+        assert set(mine) == {"$", "$.entry[0].resource"} and all(mine.values()), (validator, mine)
 
 
 def test_validated_resource_counts(fhir_outputs, validation_run, record_property):

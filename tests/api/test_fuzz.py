@@ -16,7 +16,7 @@ with error issues by POST /validate (which answers 200 with an OperationOutcome 
 
 Bounded and deterministic for CI: DDX_FUZZ_EXAMPLES (default 30) Hypothesis examples per operation and run,
 derandomized (DDX_FUZZ_RANDOM=1 for fresh random inputs). Long runs: docs/fuzzing.md. The counts (inputs tried
-by status, failing inputs) are printed at the end of the module.
+by status, failing inputs) are printed at the end of the module (run with -n 0: xdist workers print nowhere).
 """
 
 from __future__ import annotations
