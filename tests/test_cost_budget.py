@@ -1,5 +1,6 @@
 """Every request costs work in proportion to its size at most: for every place in the findings schema and every shape an
-attacker would send there (tests/hostile.py), a body twice as large costs at most 2.5 times as much.
+attacker would send there (tests/hostile.py), a body twice as large costs at most 2.5 times as many operations and 3
+times as much CPU time (a quadratic cost is 4 times).
 
 Two measures, both comparing the service with itself a moment apart (the milliseconds are the benchmark's business,
 benchmarks/hostile.py):
@@ -31,6 +32,9 @@ from tests.hostile import Case, body, cases, handle, largest_valid, sized
 SMALL = 32 * 1024  # bytes, for operation counts; the large body is twice this
 SMALL_CPU = 128 * 1024  # bytes, for CPU time; both under the default 1 MiB limit
 RATIO = 2.5
+# CPU time doubles with the body plus cache misses and a neighbour on the other core (2.2-2.55x seen with the suite on
+# both cores): 3x still refuses any quadratic keyword, which costs 4x.
+CPU_RATIO = 3.0
 
 
 def operations(raw: bytes, catalog: Catalog) -> int:
@@ -93,7 +97,7 @@ def test_cpu_grows_linearly_for_every_place_and_shape(catalog: Catalog) -> None:
         # cache misses alone. Noise does not survive three long retries; a quadratic keyword (4x) never passes one.
         for repeats in (2, 7, 9, 9):
             pair = cpu_pair(small, large, catalog, repeats)
-            if pair[1] <= RATIO * pair[0]:
+            if pair[1] <= CPU_RATIO * pair[0]:
                 return None
         return pair[0] * 1e3, pair[1] * 1e3
 
