@@ -44,7 +44,7 @@ def decide(report: Report, catalog: Catalog, max_items: int = DEFAULT_MAX_DIFFER
             continue
         read, readings = read_labs(pack, report)  # the clues read the pack's range where the report gives none
         truths, evidence, trace = evaluate(pack, read)
-        trace = vouch(pack, report, read, readings, evidence, trace)
+        trace = vouch(pack, report, truths, readings, evidence, trace)
         candidates, excluded, overriding, questions = rank(pack, read, truths, evidence, max_items)
         scores = {"scores": {d: round(ev.score, 3) for d, ev in evidence.items()}}
         sections.append(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from plugin.decide.clues import Evidence
 from plugin.knowledge.intervals import Band, bands_for
 from plugin.knowledge.model import Clue, Pack
-from plugin.model import ClueOutcome, ClueTrace, LabResult, Report
+from plugin.model import ClueOutcome, ClueTrace, LabResult, Report, Truth
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +88,14 @@ def _noted(o: ClueOutcome, note: str, sources: tuple[str, ...]) -> ClueOutcome:
     return replace(o, statement=f"{o.statement.rstrip('.')} ({note}).", sources=tuple(dict.fromkeys(o.sources + sources)))
 
 
-def vouch(pack: Pack, report: Report, read: Report, readings: tuple[Reading, ...], evidence: Mapping[str, Evidence],
-          trace: tuple[ClueTrace, ...]) -> tuple[ClueTrace, ...]:
+def vouch(pack: Pack, report: Report, truths: Mapping[str, Truth], readings: tuple[Reading, ...],
+          evidence: Mapping[str, Evidence], trace: tuple[ClueTrace, ...]) -> tuple[ClueTrace, ...]:
     """Each outcome (and `ddx explain` line) whose clue's truth comes from a reading says so, and cites the interval."""
     if not readings:
         return trace
     tests = {r.lab.test for r in readings}
-    changed: dict[str, Clue] = {c.id: c for c in pack.clues if c.labs & tests and c.test(report) != c.test(read)}
+    # truths are what the clues made of the readings; a clue whose truth the report alone would not give rests on one
+    changed: dict[str, Clue] = {c.id: c for c in pack.clues if c.labs & tests and c.test(report) != truths[c.id]}
     notes: dict[str, tuple[str, tuple[str, ...]]] = {}
     for clue in changed.values():
         used = [r for r in readings if r.lab.test in clue.labs]

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # a type only: jsonschema is imported when a pack or schema i
 from plugin import strict_json, units
 from plugin.errors import Issue, IssueType, Severity
 from plugin.knowledge.catalog import Catalog
-from plugin.read.normalize import reference_date
+from plugin.read.normalize import attribute_values, reference_date
 from plugin.schema_check import SchemaError
 
 MAX_DEPTH = strict_json.MAX_DEPTH
@@ -147,10 +147,9 @@ def _study_references(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issu
 
 def _attributes_both_ways(doc: Mapping[str, Any], catalog: Catalog) -> Iterator[Issue]:
     for i, f in enumerate(doc["findings"]):
-        stated = f.get("attributes", {})
-        for name, values in f.get("absentAttributes", {}).items():
-            given = stated.get(name, ())
-            both = sorted(({values} if isinstance(values, str) else set(values)) & ({given} if isinstance(given, str) else set(given)))
+        stated = attribute_values(f.get("attributes", {}))
+        for name, values in attribute_values(f.get("absentAttributes", {})).items():
+            both = sorted(set(values) & set(stated.get(name, ())))
             if both:
                 yield _err(IssueType.BUSINESS_RULE, f"Stated both present and absent: {', '.join(both)}.",
                            f"findings[{i}].absentAttributes.{name}")

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from plugin import terms as t
+from plugin.read.normalize import attribute_values
 
 Json = dict[str, Any]
 
@@ -48,15 +49,11 @@ def _finding(f: Mapping[str, Any], subject: Json, study_url: str | None, date: s
     if "bodySite" in f:
         obs["bodySite"] = _cc(f["bodySite"])
     components: list[Json] = []
-    for name, values in f.get("attributes", {}).items():
-        for value in [values] if isinstance(values, str) else values:
-            attribute, coded = attribute_codings(name, value)
-            components.append({"code": _cc(attribute.as_fhir()), "valueCodeableConcept": _cc(coded.as_fhir())})
-    for name, values in f.get("absentAttributes", {}).items():
-        for value in [values] if isinstance(values, str) else values:
-            attribute, coded = attribute_codings(name, value)
-            components.append({"code": _cc(attribute.as_fhir()), "valueCodeableConcept": _cc(coded.as_fhir()),
-                               "interpretation": [_cc(t.NEGATIVE)]})
+    for key, extra in (("attributes", {}), ("absentAttributes", {"interpretation": [_cc(t.NEGATIVE)]})):  # NEG: stated absent
+        for name, values in attribute_values(f.get(key, {})).items():
+            for value in values:
+                attribute, coded = attribute_codings(name, value)
+                components.append({"code": _cc(attribute.as_fhir()), "valueCodeableConcept": _cc(coded.as_fhir()), **extra})
     if "laterality" in f:
         components.append({"code": _cc(_prop("laterality")), "valueCodeableConcept": _cc(_prop(f["laterality"]))})
     if "size" in f:

@@ -30,7 +30,7 @@ def reference_date(doc: Mapping[str, Any]) -> str | None:
     return str(doc["date"]) if "date" in doc else max(dates) if dates else None
 
 
-def _values(attributes: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+def attribute_values(attributes: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in attributes.items()}
 
 
@@ -56,7 +56,7 @@ def normalize(doc: Mapping[str, Any], catalog: Catalog) -> Report:
     for i, f in enumerate(doc["findings"]):
         here = f"findings[{i}]"
         site = lookup(f["bodySite"], ("site",), f"{here}.bodySite", "body site") if "bodySite" in f else None
-        ordered, absent = _values(f.get("attributes", {})), _values(f.get("absentAttributes", {}))
+        ordered, absent = attribute_values(f.get("attributes", {})), attribute_values(f.get("absentAttributes", {}))
         size = f.get("size")
         change = f.get("change", {})
         interval = change.get("interval")
