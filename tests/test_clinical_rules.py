@@ -151,3 +151,15 @@ def test_no_next_step_tests_for_a_disease_the_report_states(catalog: Catalog) ->
     r = result(catalog, doc(11, findings, [("dialysis", "present", None), ("hyperparathyroidism", "present", None)]))
     steps = [c.next_step.discriminator_id for c in r.candidates if c.next_step] + [q.discriminator_id for q in r.packs[0].questions]
     assert "renal-function" not in steps and "pth" not in steps
+
+
+def test_a_finding_many_diseases_share_is_not_shown_for_one_of_them(catalog: Catalog) -> None:
+    from plugin.write import narrative
+
+    r = result(catalog, doc(9, [mass(mineral="amorphous-calcium", pattern=["sheet-like"])], [("dermatomyositis-known", "present", None)]))
+    for c in r.candidates:
+        shown = [o.clue_id for o in narrative.shown_for(c)]
+        assert "amorphous-calcium" not in shown  # it supports a dozen diseases: noise on each line
+        if not shown and not c.label_note:
+            assert "no specific finding for it" in narrative.parts(c)[0][1]
+    assert any(o.clue_id == "amorphous-calcium" for c in r.candidates for o in c.supporting)  # still weighed
