@@ -26,16 +26,6 @@ def _rests_on(clue: Clue, report: Report) -> tuple[str, ...]:
     return facts + labs
 
 
-def age_to_check(report: Report, onset_of: frozenset[str]) -> tuple[float | None, bool]:
-    """(age in days, is it the age at onset): usual ages are ages at onset, so a stated onset of the disease wins."""
-    if report.age_days is None:
-        return None, False
-    onsets = [f.onset_days for c in sorted(onset_of) for f in report.by_concept.get(c, ()) if f.present and f.onset_days is not None]
-    if onsets:
-        return max(0.0, report.age_days - max(onsets)), True
-    return report.age_days, False
-
-
 def fires(effect: EffectKind, truth: Truth) -> bool:
     """Whether an effect applies: supports / opposes / excludes when the clue is true, required when it is false."""
     if effect is EffectKind.REQUIRED:
@@ -78,6 +68,15 @@ class _Planned:
 class Plan:
     clues: tuple[_Planned, ...]
     unstated: Mapping[str, tuple[tuple[str, ClueOutcome], ...]]  # diagnosis -> (clue, outcome listed when it is unknown)
+    # A report visits only the clues that ask about something it states: a gated clue is found through each concept
+    # and lab it names, the others are always run. Cost follows the report, not the size of the pack.
+    by_concept: Mapping[str, tuple[int, ...]]  # concept -> positions of the gated clues naming it
+    by_lab: Mapping[str, tuple[int, ...]]  # lab test -> positions of the gated clues naming it
+    always: frozenset[int]  # positions of the clues that are not gated
+    unknown: Mapping[str, Truth]  # every clue unknown, in pack order: the truths of a report that states nothing
+    unknown_trace: tuple[ClueTrace, ...]  # and their trace lines
+    aged: tuple[tuple[str, tuple[float | None, float | None], str | None, tuple[str, ...], tuple[str, ...]], ...]
+    # ^ the diagnoses with a usual age: (id, (low, high) in days, its text, its sources, concepts giving the onset)
 
 
 _PLANS: dict[int, tuple[Pack, Plan]] = {}
@@ -117,7 +116,20 @@ def _plan(pack: Pack) -> Plan:
             truth: ClueTrace(clue.id, clue.statement, truth, tuple(s.fired for s in fired))
             for truth, fired in ((True, when_true), (False, when_false), (None, ()))}
         plan.append(_Planned(clue, when_true, when_false, traces, clue.id in when and _facts_only(when[clue.id])))
-    built = Plan(tuple(plan), {d: tuple(u) for d, u in unstated_of.items()})
+    by_concept: dict[str, list[int]] = {}
+    by_lab: dict[str, list[int]] = {}
+    for i, p in enumerate(plan):
+        if p.gated:
+            for c in p.clue.concepts:
+                by_concept.setdefault(c, []).append(i)
+            for t in p.clue.labs:
+                by_lab.setdefault(t, []).append(i)
+    aged = tuple((d.id, d.usual_age, d.usual_age_text, d.usual_age_sources, tuple(sorted(d.usual_age_onset_of)))
+                 for d in pack.diagnoses.values() if d.usual_age is not None)
+    built = Plan(tuple(plan), {d: tuple(u) for d, u in unstated_of.items()},
+                 {c: tuple(v) for c, v in by_concept.items()}, {t: tuple(v) for t, v in by_lab.items()},
+                 frozenset(i for i, p in enumerate(plan) if not p.gated), dict.fromkeys((p.clue.id for p in plan), None),
+                 tuple(p.traces[None] for p in plan), aged)
     _PLANS[id(pack)] = (pack, built)  # packs live as long as the process: one entry per loaded pack
     return built
 
@@ -128,25 +140,36 @@ def not_stated(pack: Pack, dx_id: str, truths: Mapping[str, Truth]) -> list[Clue
     return [outcome for clue_id, outcome in _plan(pack).unstated[dx_id] if truths[clue_id] is None]
 
 
+def _age_at(report: Report, age: float, onset_of: tuple[str, ...]) -> tuple[float, bool]:
+    """(age in days, is it the age at onset): usual ages are ages at onset, so a stated onset of the disease wins."""
+    if not onset_of:
+        return age, False
+    onsets = [f.onset_days for c in onset_of for f in report.by_concept.get(c, ()) if f.present and f.onset_days is not None]
+    if onsets:
+        return max(0.0, age - max(onsets)), True
+    return age, False
+
+
 def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Evidence], tuple[ClueTrace, ...]]:
     plan = _plan(pack)
-    truths: dict[str, Truth] = {}
     stated, labs = report.by_concept, report.labs_by_test
-    for p in plan.clues:
-        clue = p.clue
-        if p.gated and not any(c in stated for c in clue.concepts) and not any(t in labs for t in clue.labs):
-            truths[clue.id] = None  # what its test would return: nothing it asks about is stated
-        else:
-            truths[clue.id] = clue.test(report)
+    visit = set(plan.always)  # the clues asking about something stated; every other one is unknown without running it
+    for c in stated:
+        visit.update(plan.by_concept.get(c, ()))
+    for t in labs:
+        visit.update(plan.by_lab.get(t, ()))
+    truths = dict(plan.unknown)
+    trace = list(plan.unknown_trace)
     evidence = {d.id: Evidence(score=d.prior) for d in pack.diagnoses.values()}
-    trace = []
     supports, opposes = EffectKind.SUPPORTS, EffectKind.OPPOSES
-    for planned in plan.clues:
+    for i in sorted(visit):  # pack order: effects land on each diagnosis's lists in the order of the pack's clues
+        planned = plan.clues[i]
         clue = planned.clue
-        truth = truths[clue.id]
-        trace.append(planned.traces[truth])
+        truth = clue.test(report)
         if truth is None:  # what it would have done is listed for the diagnoses shown: not_stated()
             continue
+        truths[clue.id] = truth
+        trace[i] = planned.traces[truth]
         steps = planned.when_true if truth else planned.when_false
         if steps:
             rests_on = _rests_on(clue, report)  # once per clue, not per effect: a report may state 200 findings
@@ -164,17 +187,15 @@ def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Ev
                 else:  # excludes (true) or required (false): out of the differential, and said why
                     ev.excluded = ev.excluded or f"{clue.statement} ({'stated' if truth else 'stated otherwise'}): {e.reason}"
                     ev.opposing.append(outcome)
-    for d in pack.diagnoses.values():
-        age, at_onset = age_to_check(report, d.usual_age_onset_of)
-        if d.usual_age is None or age is None:
-            continue
-        low, high = d.usual_age
-        if (low is not None and age < low) or (high is not None and age >= high):
-            ev = evidence[d.id]
-            ev.score += pack.age_penalty
-            what = "Age at onset" if at_onset else "Age"
-            ev.opposing.append(
-                ClueOutcome("age-outside-usual-range", f"{what} outside the usual range ({d.usual_age_text})", EffectKind.AGE,
-                            -pack.age_penalty, "Unusual, not impossible, at this age.", d.usual_age_sources)
-            )
+    if report.age_days is not None:
+        for dx_id, (low, high), age_text, age_sources, onset_of in plan.aged:
+            age, at_onset = _age_at(report, report.age_days, onset_of)
+            if (low is not None and age < low) or (high is not None and age >= high):
+                ev = evidence[dx_id]
+                ev.score += pack.age_penalty
+                what = "Age at onset" if at_onset else "Age"
+                ev.opposing.append(
+                    ClueOutcome("age-outside-usual-range", f"{what} outside the usual range ({age_text})", EffectKind.AGE,
+                                -pack.age_penalty, "Unusual, not impossible, at this age.", age_sources)
+                )
     return truths, evidence, tuple(trace)

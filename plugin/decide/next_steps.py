@@ -9,13 +9,19 @@ from plugin.decide.clues import Evidence
 from plugin.knowledge.model import Discriminator, Pack
 from plugin.model import NextStep, Truth
 
-OpenTest = tuple[Discriminator, list[Mapping[str, float]]]
+OpenTest = tuple[Discriminator, Sequence[Mapping[str, float]]]
+
+
+def _open(d: Discriminator, truths: Mapping[str, Truth]) -> bool:
+    for c in d.resolves:
+        if truths.get(c) is not None:
+            return False
+    return True
 
 
 def open_tests(pack: Pack, truths: Mapping[str, Truth], forbidden: frozenset[str]) -> list[OpenTest]:
     """The tests still open for this report: none of their clues is stated either way, and no caution forbids them."""
-    return [(d, [pack.signed[c] for c in d.resolves if pack.signed[c]]) for d in pack.discriminators
-            if d.id not in forbidden and all(truths.get(c) is None for c in d.resolves)]
+    return [(d, d.effects) for d in pack.discriminators if d.id not in forbidden and _open(d, truths)]
 
 
 def separating(tests: Sequence[OpenTest], evidence: Mapping[str, Evidence], dx_id: str, shown: Sequence[str],
@@ -29,8 +35,11 @@ def separating(tests: Sequence[OpenTest], evidence: Mapping[str, Evidence], dx_i
     gap = {n: abs(evidence[dx_id].score - evidence[n].score) for n in pool}
     nearest = tuple(sorted(pool, key=lambda n: (gap[n], pool.index(n)))[:neighbours])
     closeness = [(n, 1.0 / (1.0 + gap[n])) for n in nearest]
+    involved = {dx_id, *nearest}
     scored: list[tuple[float, int, NextStep]] = []
     for index, (d, effects) in enumerate(tests):
+        if involved.isdisjoint(d.moves):
+            continue  # every term below would be 0.0: it separates nothing
         # the same terms in the same order as a generator would give them, summed by sum(): the same float
         separation = sum([w * abs(mine - eff.get(n, 0.0)) for eff in effects for mine in (eff.get(dx_id, 0.0),)
                           for n, w in closeness])

@@ -37,7 +37,7 @@ def build_pack(folder: Path, raw: Mapping[str, Any]) -> Pack:
     groups, diagnoses = _diagnoses(folder, raw["diagnoses"], man["scoring"]["priors"], vocab, sources, check)
     _index(codes, check, base, "diagnosis", "diagnosis", raw["diagnoses"]["diagnoses"], "diagnoses.yaml", "diagnoses")
     clues = _clues(raw["clues"]["clues"], diagnoses, vocab, sources, man["scoring"]["next_step"], check)
-    discriminators = _discriminators(raw["discriminators"]["discriminators"], {c.id for c in clues}, sources, check)
+    discriminators = _discriminators(raw["discriminators"]["discriminators"], {c.id: c for c in clues}, sources, check)
     cautions = _cautions(raw["cautions"]["cautions"], diagnoses, {d.id for d in discriminators}, sources, vocab, check)
     form = build_form(man, raw["diagnoses"], set(diagnoses), {d.id for d in discriminators}, check, frozenset(c.id for c in clues))
     scope = check.compile("pack.yaml", "scope.when", man["scope"]["when"], vocab)
@@ -189,16 +189,22 @@ def _clues(items: list[Mapping[str, Any]], diagnoses: Mapping[str, Diagnosis], v
     return clues
 
 
-def _discriminators(items: list[Mapping[str, Any]], clue_ids: set[str], sources: Mapping[str, Any],
+def _discriminators(items: list[Mapping[str, Any]], clues: Mapping[str, Clue], sources: Mapping[str, Any],
                     check: Checker) -> list[Discriminator]:
     check.unique("discriminators.yaml", items, "discriminators")
     for i, d in enumerate(items):
         for j, ref in enumerate(d["resolves"]):
-            if ref not in clue_ids:
+            if ref not in clues:
                 check.add("discriminators.yaml", f"discriminators[{i}].resolves[{j}]", f"clue '{ref}' is not defined")
-    return [Discriminator(d["id"], d["statement"], d["kind"], tuple(d["resolves"]),
-                          check.sources("discriminators.yaml", f"discriminators[{i}].source", d["source"], sources))
-            for i, d in enumerate(items)]
+    out = []
+    for i, d in enumerate(items):
+        # what each resolved clue would move, once per pack: the next-step search weighs these for every report
+        effects = tuple(moved for ref in d["resolves"] if ref in clues
+                        for moved in ({e.diagnosis: e.signed for e in clues[ref].effects},) if moved)
+        out.append(Discriminator(d["id"], d["statement"], d["kind"], tuple(d["resolves"]),
+                                 check.sources("discriminators.yaml", f"discriminators[{i}].source", d["source"], sources),
+                                 effects, frozenset(dx for moved in effects for dx in moved)))
+    return out
 
 
 def _cautions(items: list[Mapping[str, Any]], diagnoses: Mapping[str, Diagnosis], discriminator_ids: set[str],

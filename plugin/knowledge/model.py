@@ -69,6 +69,8 @@ class Discriminator:
     kind: str
     resolves: tuple[str, ...]
     sources: tuple[str, ...]
+    effects: tuple[Mapping[str, float], ...] = ()  # per clue it resolves that moves a score: diagnosis -> signed points
+    moves: frozenset[str] = frozenset()  # every diagnosis one of those clues moves: a test separates only these
 
 
 @dataclass(frozen=True, slots=True)
