@@ -49,6 +49,7 @@ class _Builder:
         self.result, self.new_id, self.ref_of = result, new_id, ref
         self.now = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         self._attributes: dict[tuple[str, str, str, str, bool], Json] = {}
+        self._parts: dict[int, list[tuple[str, str]]] = {}  # each diagnosis's line, by id() of its Candidate: built once
         report = result.report
         self.subject: Json = (
             {"reference": report.subject} if report.subject
@@ -158,7 +159,8 @@ class _Builder:
         security = {"security": [t.AIAST]}
         predictions, conditions = [], []
         for c in ranked:
-            code, extensions, why = self.outcome_code(c), self.extensions(c), narrative.rationale(c)
+            self._parts[id(c)] = line = narrative.parts(c)
+            code, extensions, why = self.outcome_code(c), self.extensions(c), narrative.rationale(c, line)
             predictions.append({
                 "extension": extensions, "outcome": code,
                 "qualitativeRisk": _cc([{"system": t.RISK_PROBABILITY, "code": c.likelihood, "display": f"{c.likelihood_display} likelihood"}]),
@@ -188,7 +190,7 @@ class _Builder:
         if not report.clinical_only and not any(c["system"] == "http://loinc.org" for c in codings):
             codings.append(t.LOINC_IMAGING_STUDY)
         dr: Json = {"resourceType": "DiagnosticReport", "id": report_id, "meta": security,
-                    "text": {"status": "generated", "div": narrative.xhtml(self.result)}}
+                    "text": {"status": "generated", "div": narrative.xhtml(self.result, self._parts)}}
         extensions = [{"url": t.EXT_RISK if r["resourceType"] == "RiskAssessment" else t.EXT_SUPPORTING_INFO,
                        "valueReference": self.ref(r["id"])} for r in linked]
         if extensions:

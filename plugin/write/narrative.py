@@ -8,6 +8,7 @@ here; every piece of text is escaped for XHTML.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from html import escape
 
@@ -66,9 +67,10 @@ def first_sentence(text: str) -> str:
     return text.split(". ")[0].rstrip(".")
 
 
-def rationale(c: Candidate) -> str:
-    """One diagnosis's line as plain text, for RiskAssessment.prediction.rationale and Condition.note."""
-    return " ".join(f"{h}: {t}." if h else f"{t}." for h, t in parts(c)[1:]) or "No finding stated for it."
+def rationale(c: Candidate, its_parts: list[tuple[str, str]] | None = None) -> str:
+    """One diagnosis's line as plain text, for RiskAssessment.prediction.rationale and Condition.note (its parts when
+    the caller has them already: one Bundle writes each line twice, as text and as XHTML)."""
+    return " ".join(f"{h}: {t}." if h else f"{t}." for h, t in (its_parts or parts(c))[1:]) or "No finding stated for it."
 
 
 def headline(section: PackResult) -> list[str]:
@@ -86,8 +88,8 @@ def conclusion(result: Result) -> str:
     return "\n".join(lines + ranked)
 
 
-def _line(c: Candidate) -> str:
-    (_, head), *rest = parts(c)
+def _line(c: Candidate, its_parts: list[tuple[str, str]] | None) -> str:
+    (_, head), *rest = its_parts or parts(c)
     body = "".join(f" <b>{escape(h)}:</b> {escape(t)}." for h, t in rest)
     return f"<li><b>{escape(head)}</b>.{body}</li>"
 
@@ -104,7 +106,9 @@ def _sources(section: PackResult) -> str:
     return "; ".join(sorted({short(s) for o in shown for s in o.sources}))
 
 
-def xhtml(result: Result) -> str:
+def xhtml(result: Result, known: Mapping[int, list[tuple[str, str]]] | None = None) -> str:
+    """The whole form as XHTML; `known`: the parts of candidates already built for this result, by id()."""
+    known = known or {}
     body = [f"<p><b>{LABEL}.</b></p>"]
     for section in result.packs:
         if not section.in_scope:
@@ -116,7 +120,7 @@ def xhtml(result: Result) -> str:
             body.append(f"<p><b>Caution:</b> {escape(caution.statement)}</p>")  # the conclusion carries the headline
         if section.candidates:
             body.append("<p>Differential:</p>")
-            body.append("<ol>" + "".join(_line(c) for c in section.candidates) + "</ol>")
+            body.append("<ol>" + "".join(_line(c, known.get(id(c))) for c in section.candidates) + "</ol>")
         else:
             body.append("<p>No diagnosis of this pack is supported by the stated findings.</p>")
         if section.questions:
