@@ -19,6 +19,12 @@ async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
+def service(request: Request) -> tuple[Catalog, Settings]:
+    """The loaded knowledge and the settings, read directly (for the hot path: no dependency resolution)."""
+    state = request.app.state
+    return state.catalog, state.settings
+
+
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 

@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 
 from plugin import engine
-from plugin.api.deps import CatalogDep, SettingsDep
+from plugin.api.deps import CatalogDep, service
 from plugin.api.fhir_version import DEFAULT, media_type, negotiate
 from plugin.api.openapi import body_doc, responses_doc
 from plugin.api.request_body import check_accept, read_json
@@ -23,10 +23,13 @@ SHAPE_PATTERN = "^(" + "|".join(re.escape(name) for name in WRITERS) + ")$"  # t
 
 @router.post("/evaluate", response_class=FhirResponse, openapi_extra=body_doc(),
              responses=responses_doc(200, "The differential as a FHIR R4 Bundle (or contained DiagnosticReport).", "Bundle"))
-async def evaluate(request: Request, catalog: CatalogDep, settings: SettingsDep,
+async def evaluate(request: Request,
                    shape: str = Query(DEFAULT_SHAPE, description=f"The output form. {SHAPES}.", pattern=SHAPE_PATTERN,
                                       json_schema_extra={"enum": list(WRITERS)})) -> FhirResponse:
     """Evaluate one findings document: a ranked, explained differential diagnosis as FHIR R4."""
+    # The hot path reads the app's state itself: two dependencies would cost more than the rest of the HTTP edge's own
+    # work (benchmarks/README.md); the other routes keep CatalogDep and SettingsDep.
+    catalog, settings = service(request)
     form, document = await read_json(request)
     result = engine.result_of(document, catalog, settings.max_differential, form)
     request.state.log = {"candidates": len(result.candidates), "in_scope": bool(result.in_scope)}
