@@ -67,7 +67,8 @@ class _Planned:
 @dataclass(frozen=True, slots=True)
 class Plan:
     clues: tuple[_Planned, ...]
-    unstated: Mapping[str, tuple[tuple[str, ClueOutcome], ...]]  # diagnosis -> (clue, outcome listed when it is unknown)
+    unstated: Mapping[str, tuple[tuple[str, ClueOutcome], ...]]  # diagnosis -> (clue, outcome listed when it is unknown),
+    # strongest first, then in the pack's order (a stable sort): filtering them keeps that order
     # A report visits only the clues that ask about something it states: a gated clue is found through each concept
     # and lab it names, the others are always run. Cost follows the report, not the size of the pack.
     by_concept: Mapping[str, tuple[int, ...]]  # concept -> positions of the gated clues naming it
@@ -126,7 +127,7 @@ def _plan(pack: Pack) -> Plan:
                 by_lab.setdefault(t, []).append(i)
     aged = tuple((d.id, d.usual_age, d.usual_age_text, d.usual_age_sources, tuple(sorted(d.usual_age_onset_of)))
                  for d in pack.diagnoses.values() if d.usual_age is not None)
-    built = Plan(tuple(plan), {d: tuple(u) for d, u in unstated_of.items()},
+    built = Plan(tuple(plan), {d: tuple(sorted(u, key=lambda x: -x[1].weight)) for d, u in unstated_of.items()},
                  {c: tuple(v) for c, v in by_concept.items()}, {t: tuple(v) for t, v in by_lab.items()},
                  frozenset(i for i, p in enumerate(plan) if not p.gated), dict.fromkeys((p.clue.id for p in plan), None),
                  tuple(p.traces[None] for p in plan), aged)
@@ -135,8 +136,8 @@ def _plan(pack: Pack) -> Plan:
 
 
 def not_stated(pack: Pack, dx_id: str, truths: Mapping[str, Truth]) -> list[ClueOutcome]:
-    """The clues that would support (or are required for) the diagnosis and that the report leaves unknown, in the
-    pack's order: listed, never weighed. Asked only for the diagnoses shown."""
+    """The clues that would support (or are required for) the diagnosis and that the report leaves unknown, strongest
+    first, then in the pack's order: listed, never weighed. Asked only for the diagnoses shown."""
     return [outcome for clue_id, outcome in _plan(pack).unstated[dx_id] if truths[clue_id] is None]
 
 

@@ -25,8 +25,9 @@ def open_tests(pack: Pack, truths: Mapping[str, Truth], forbidden: frozenset[str
 
 
 def separating(tests: Sequence[OpenTest], evidence: Mapping[str, Evidence], dx_id: str, shown: Sequence[str],
-               neighbours: int) -> list[NextStep]:
-    """The open tests that separate dx from its closest neighbours, best first (only those that separate at all).
+               neighbours: int, top: int | None = None) -> list[NextStep]:
+    """The open tests that separate dx from its closest neighbours, best first (only those that separate at all;
+    the first `top` of them when it is given).
 
     Neighbours = the `neighbours` diagnoses with the nearest scores. Separation = sum over them (weighted
     1 / (1 + score gap)) of how far apart the test's clues would move the two diagnoses' scores.
@@ -36,7 +37,7 @@ def separating(tests: Sequence[OpenTest], evidence: Mapping[str, Evidence], dx_i
     nearest = tuple(sorted(pool, key=lambda n: (gap[n], pool.index(n)))[:neighbours])
     closeness = [(n, 1.0 / (1.0 + gap[n])) for n in nearest]
     involved = {dx_id, *nearest}
-    scored: list[tuple[float, int, NextStep]] = []
+    scored: list[tuple[float, int, Discriminator]] = []
     for index, (d, effects) in enumerate(tests):
         if involved.isdisjoint(d.moves):
             continue  # every term below would be 0.0: it separates nothing
@@ -44,9 +45,9 @@ def separating(tests: Sequence[OpenTest], evidence: Mapping[str, Evidence], dx_i
         separation = sum([w * abs(mine - eff.get(n, 0.0)) for eff in effects for mine in (eff.get(dx_id, 0.0),)
                           for n, w in closeness])
         if separation > 1e-9:
-            scored.append((separation, index, NextStep(d.id, d.statement, d.kind, nearest, round(separation, 3), d.sources)))
+            scored.append((separation, index, d))
     scored.sort(key=lambda s: (-s[0], s[1]))
-    return [step for _, _, step in scored]
+    return [NextStep(d.id, d.statement, d.kind, nearest, round(separation, 3), d.sources) for separation, _, d in scored[:top]]
 
 
 def own_step(pack: Pack, dx_id: str, open_ids: set[str], used: set[str]) -> NextStep | None:

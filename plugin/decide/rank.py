@@ -68,7 +68,7 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
               and (c.when is None or c.when(report) is True) and not (c.unless is not None and c.unless(report) is True)]
     forbidden = frozenset().union(*(c.avoid for c in active))
     tests = open_tests(pack, truths, forbidden)
-    questions = tuple(separating(tests, evidence, shown[0], shown, pack.next_step_neighbours)[:2]) if shown else ()
+    questions = tuple(separating(tests, evidence, shown[0], shown, pack.next_step_neighbours, top=2)) if shown else ()
     used = {q.discriminator_id for q in questions}
     open_ids = {d.id for d, _ in tests}
     overriding = tuple(Caution(c.id, c.statement, c.sources, c.headline, tuple(sorted(c.avoid))) for c in active if c.overriding)
@@ -85,7 +85,7 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
                 codes=codes_for(dx, pack, report), score=round(ev.score, 3), likelihood=band, likelihood_display=_display(pack, band),
                 supporting=tuple(sorted(ev.supporting, key=lambda o: -o.weight)),
                 opposing=tuple(sorted(ev.opposing, key=lambda o: -o.weight)),
-                not_stated=tuple(sorted(not_stated(pack, dx_id, truths), key=lambda o: -o.weight)),
+                not_stated=tuple(not_stated(pack, dx_id, truths)),
                 next_step=step,
                 cautions=tuple(Caution(c.id, c.statement, c.sources, forbids=tuple(sorted(c.avoid)))
                                for c in active if c.diagnosis == dx_id and not c.overriding),
