@@ -6,9 +6,10 @@ Built once at start-up and shared read-only by all requests.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ STANDARD_SYSTEMS = {
 }
 
 
+_NOT_BUILT = Coding("", "")  # a miss in Catalog.pack_codings: computed then (None is a known answer there)
+
+
 @dataclass(frozen=True, slots=True)
 class Catalog:
     packs: tuple[Pack, ...]
@@ -35,6 +39,9 @@ class Catalog:
     validator: BoundedValidator
     codes: Mapping[tuple[str, str], tuple[Pack, str, str]]  # (system, code) -> (pack, kind, id)
     known_systems: frozenset[str]
+    # Built once (build_catalog) for every code and attribute value the packs know: read for each finding of each report.
+    pack_codings: Mapping[tuple[str, str, str], Coding | None] = field(default_factory=dict)  # (system, code, kind)
+    attribute_pairs: Mapping[tuple[str, str], tuple[Coding, Coding]] = field(default_factory=dict)  # (name, value)
 
     @property
     def version(self) -> str:
@@ -45,6 +52,10 @@ class Catalog:
 
         kind: concept, lab or site: which of the pack's systems and displays to use.
         """
+        known = self.pack_codings.get((coding.system, coding.code, kind), _NOT_BUILT)
+        return self._pack_coding(coding, kind) if known is _NOT_BUILT else known
+
+    def _pack_coding(self, coding: Coding, kind: str) -> Coding | None:
         hit = self.codes.get((coding.system, coding.code))
         if hit is None:
             return None
@@ -56,6 +67,10 @@ class Catalog:
 
     def attribute_codings(self, name: str, value: str) -> tuple[Coding, Coding]:
         """An attribute and its value in the systems of the first pack that defines the attribute."""
+        known = self.attribute_pairs.get((name, value))
+        return self._attribute_codings(name, value) if known is None else known
+
+    def _attribute_codings(self, name: str, value: str) -> tuple[Coding, Coding]:
         owner = next(p for p in self.packs if name in p.vocabulary.attributes)
         return (Coding(owner.system("attribute"), name, owner.display("attribute", name)),
                 Coding(owner.system("attribute-value"), value, owner.display("value", value)))
@@ -114,7 +129,16 @@ def build_catalog(packs: tuple[Pack, ...], schemas_dir: Path = paths.SCHEMAS_DIR
         for key, (kind, ident) in pack.codes.items():
             codes.setdefault(key, (pack, kind, ident))
         systems |= {pack.system(k) for k in ("concept", "body-site", "diagnosis")}
-    return Catalog(packs, schema, validator, codes, frozenset(systems))
+    catalog = Catalog(packs, schema, validator, codes, frozenset(systems))
+    pairs = {(a["id"], v["id"]) for pack in packs for a in pack.raw["vocabulary"]["attributes"] for v in a["values"]}
+    names = {name for name, _ in pairs}
+    every_value = {(name, value) for name in names for _, value in pairs}  # a value another pack defines for the name
+    return dataclasses.replace(
+        catalog,
+        pack_codings={(system, code, kind): catalog._pack_coding(Coding(system, code), kind)
+                      for system, code in codes for kind in ("concept", "lab", "site")},
+        attribute_pairs={key: catalog._attribute_codings(*key) for key in every_value},
+    )
 
 
 def load_catalog(mappings_dir: Path = paths.MAPPINGS_DIR, schemas_dir: Path = paths.SCHEMAS_DIR) -> Catalog:
