@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from plugin.knowledge.model import Clue, Effect, Pack
 from plugin.model import ClueOutcome, ClueTrace, EffectKind, FiredEffect, Report, Truth
-
-
-@dataclass(slots=True)
-class Evidence:
-    """The running account of one diagnosis."""
-
-    score: float
-    supporting: list[ClueOutcome] = field(default_factory=list)
-    opposing: list[ClueOutcome] = field(default_factory=list)
-    excluded: str | None = None
 
 
 def _rests_on(clue: Clue, report: Report) -> tuple[str, ...]:
@@ -44,6 +34,7 @@ def _specific(pack: Pack, clue_id: str, weight: float) -> bool:
 class _Step:
     """One effect of a clue, with everything that does not depend on the report built once per pack."""
 
+    clue: Clue
     diagnosis: str
     kind: EffectKind
     weight: float  # signed: + supports, - opposes, 0 excludes / required
@@ -51,6 +42,43 @@ class _Step:
     unstated: ClueOutcome | None  # listed when the clue is unknown (supports and required only)
     effect: Effect
     specific: bool  # worth a place on the diagnosis's line (_specific)
+
+
+Notes = Mapping[str, tuple[str, tuple[str, ...]]]  # clue -> (how a lab was read, its sources): reference.vouch()
+
+
+@dataclass(slots=True)
+class Evidence:
+    """The running account of one diagnosis: its score, and what fired for it in the pack's order. The outcomes are
+    built only for the diagnoses shown (outcomes()): most of a pack's diagnoses are scored and never listed."""
+
+    score: float
+    fired: list[tuple[_Step, tuple[str, ...]]] = field(default_factory=list)  # (effect, the facts its clue rests on)
+    age: ClueOutcome | None = None  # the usual-age adjustment: listed last against it
+    supported: bool = False  # a clue for it fired
+    excluded: str | None = None
+    notes: Notes = field(default_factory=dict)
+
+    def outcomes(self) -> tuple[list[ClueOutcome], list[ClueOutcome]]:
+        """(for, against), each in the pack's order, the age adjustment last; a clue whose truth came from a
+        reference interval the pack holds says so (noted)."""
+        supporting: list[ClueOutcome] = []
+        opposing: list[ClueOutcome] = []
+        notes = self.notes
+        for step, rests_on in self.fired:
+            clue, e = step.clue, step.effect
+            outcome = ClueOutcome(clue.id, clue.statement, e.effect, e.weight, e.reason, clue.sources, rests_on, step.specific)
+            if clue.id in notes:
+                outcome = noted(outcome, *notes[clue.id])
+            (supporting if step.kind is EffectKind.SUPPORTS else opposing).append(outcome)
+        if self.age is not None:
+            opposing.append(self.age)
+        return supporting, opposing
+
+
+def noted(o: ClueOutcome, note: str, sources: tuple[str, ...]) -> ClueOutcome:
+    """The outcome saying how its lab was read, citing the interval too."""
+    return replace(o, statement=f"{o.statement.rstrip('.')} ({note}).", sources=tuple(dict.fromkeys(o.sources + sources)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +135,7 @@ def _plan(pack: Pack) -> Plan:
         for e in clue.effects:
             signed = e.weight if e.effect is EffectKind.SUPPORTS else -e.weight if e.effect is EffectKind.OPPOSES else 0.0
             unstated = pack.unstated[(clue.id, e.diagnosis)] if e.effect in (EffectKind.SUPPORTS, EffectKind.REQUIRED) else None
-            steps.append(_Step(e.diagnosis, e.effect, signed, FiredEffect(e.diagnosis, e.effect, e.weight, e.reason), unstated, e,
+            steps.append(_Step(clue, e.diagnosis, e.effect, signed, FiredEffect(e.diagnosis, e.effect, e.weight, e.reason), unstated, e,
                                _specific(pack, clue.id, e.weight)))
             if unstated is not None:
                 unstated_of[e.diagnosis].append((clue.id, unstated))
@@ -176,18 +204,14 @@ def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Ev
             rests_on = _rests_on(clue, report)  # once per clue, not per effect: a report may state 200 findings
             for step in steps:
                 ev = evidence[step.diagnosis]
-                e = step.effect
-                outcome = ClueOutcome(clue.id, clue.statement, e.effect, e.weight, e.reason, clue.sources, rests_on,
-                                      step.specific)
+                ev.fired.append((step, rests_on))
                 if step.kind is supports:
                     ev.score += step.weight
-                    ev.supporting.append(outcome)
+                    ev.supported = True
                 elif step.kind is opposes:
                     ev.score += step.weight
-                    ev.opposing.append(outcome)
                 else:  # excludes (true) or required (false): out of the differential, and said why
-                    ev.excluded = ev.excluded or f"{clue.statement} ({'stated' if truth else 'stated otherwise'}): {e.reason}"
-                    ev.opposing.append(outcome)
+                    ev.excluded = ev.excluded or f"{clue.statement} ({'stated' if truth else 'stated otherwise'}): {step.effect.reason}"
     if report.age_days is not None:
         for dx_id, (low, high), age_text, age_sources, onset_of in plan.aged:
             age, at_onset = _age_at(report, report.age_days, onset_of)
@@ -195,8 +219,6 @@ def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Ev
                 ev = evidence[dx_id]
                 ev.score += pack.age_penalty
                 what = "Age at onset" if at_onset else "Age"
-                ev.opposing.append(
-                    ClueOutcome("age-outside-usual-range", f"{what} outside the usual range ({age_text})", EffectKind.AGE,
-                                -pack.age_penalty, "Unusual, not impossible, at this age.", age_sources)
-                )
+                ev.age = ClueOutcome("age-outside-usual-range", f"{what} outside the usual range ({age_text})", EffectKind.AGE,
+                                     -pack.age_penalty, "Unusual, not impossible, at this age.", age_sources)
     return truths, evidence, tuple(trace)

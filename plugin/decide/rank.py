@@ -6,7 +6,7 @@ from plugin.decide.clues import Evidence, not_stated
 from plugin.decide.next_steps import open_tests, own_step, separating
 from plugin.knowledge.icd10cm import codes_for
 from plugin.knowledge.model import Pack
-from plugin.model import Candidate, Caution, Coding, Likelihood, NextStep, Report, Truth
+from plugin.model import Candidate, Caution, ClueOutcome, Coding, Likelihood, NextStep, Report, Truth
 
 
 def likelihood(pack: Pack, score: float) -> tuple[Likelihood, str]:
@@ -19,14 +19,14 @@ def likelihood(pack: Pack, score: float) -> tuple[Likelihood, str]:
 ORDER = list(Likelihood)  # negligible < low < moderate < high < certain
 
 
-def honest(pack: Pack, ev: Evidence, band: Likelihood) -> tuple[Likelihood, str | None]:
+def honest(pack: Pack, supporting: list[ClueOutcome], opposing: list[ClueOutcome], band: Likelihood) -> tuple[Likelihood, str | None]:
     """A band above the pack's cap needs a specific finding for the diagnosis; a strong finding against caps it."""
     rule = pack.form.labels
     if ORDER.index(band) <= ORDER.index(rule.cap):
         return band, None
-    if not any(o.weight >= rule.specific_weight for o in ev.supporting):
+    if not any(o.weight >= rule.specific_weight for o in supporting):
         return rule.cap, "no specific finding for it"
-    against = [o for o in ev.opposing if o.weight >= rule.strong_against_weight]
+    against = [o for o in opposing if o.weight >= rule.strong_against_weight]
     if against:
         return rule.cap, f"strong finding against: {against[0].statement.rstrip('.')}"
     return band, None
@@ -48,7 +48,7 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
     order = list(pack.diagnoses)  # file order breaks ties: deterministic
     excluded = [(d, ev.excluded) for d, ev in evidence.items() if ev.excluded]
     # Relevant = not excluded, at least one clue for it fired, and a score above the pack's floor.
-    relevant = [d for d in order if not evidence[d].excluded and evidence[d].supporting and evidence[d].score >= pack.min_score]
+    relevant = [d for d in order if not evidence[d].excluded and evidence[d].supported and evidence[d].score >= pack.min_score]
     place = {d: i for i, d in enumerate(order)}
     relevant.sort(key=lambda d: (-round(evidence[d].score, 6), place[d]))
     families: set[str] = set()
@@ -75,7 +75,8 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
     candidates = []
     for position, dx_id in enumerate(shown, start=1):
         dx, ev = pack.diagnoses[dx_id], evidence[dx_id]
-        band, note = honest(pack, ev, likelihood(pack, ev.score)[0])
+        supporting, opposing = ev.outcomes()
+        band, note = honest(pack, supporting, opposing, likelihood(pack, ev.score)[0])
         step = own_step(pack, dx_id, open_ids, used)
         if step:
             used.add(step.discriminator_id)
@@ -83,8 +84,8 @@ def rank(pack: Pack, report: Report, truths: dict[str, Truth], evidence: dict[st
             Candidate(
                 rank=position, diagnosis_id=dx_id, display=dx.display, group_id=dx.group, group_display=pack.groups[dx.group],
                 codes=codes_for(dx, pack, report), score=round(ev.score, 3), likelihood=band, likelihood_display=_display(pack, band),
-                supporting=tuple(sorted(ev.supporting, key=lambda o: -o.weight)),
-                opposing=tuple(sorted(ev.opposing, key=lambda o: -o.weight)),
+                supporting=tuple(sorted(supporting, key=lambda o: -o.weight)),
+                opposing=tuple(sorted(opposing, key=lambda o: -o.weight)),
                 not_stated=tuple(not_stated(pack, dx_id, truths)),
                 next_step=step,
                 cautions=tuple(Caution(c.id, c.statement, c.sources, forbids=tuple(sorted(c.avoid)))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from plugin.decide.clues import Evidence
 from plugin.knowledge.intervals import Band, bands_for
 from plugin.knowledge.model import Clue, Pack
-from plugin.model import ClueOutcome, ClueTrace, LabResult, Report, Truth
+from plugin.model import ClueTrace, LabResult, Report, Truth
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +84,6 @@ def _note(pack: Pack, reading: Reading) -> str:
     return f"{_lab_name(pack, reading.lab.test or '')}: no range in the report, read against the pack's {whose} for age, {ranges} {unit}"
 
 
-def _noted(o: ClueOutcome, note: str, sources: tuple[str, ...]) -> ClueOutcome:
-    return replace(o, statement=f"{o.statement.rstrip('.')} ({note}).", sources=tuple(dict.fromkeys(o.sources + sources)))
-
-
 def vouch(pack: Pack, report: Report, truths: Mapping[str, Truth], readings: tuple[Reading, ...],
           evidence: Mapping[str, Evidence], trace: tuple[ClueTrace, ...]) -> tuple[ClueTrace, ...]:
     """Each outcome (and `ddx explain` line) whose clue's truth comes from a reading says so, and cites the interval."""
@@ -102,8 +98,7 @@ def vouch(pack: Pack, report: Report, truths: Mapping[str, Truth], readings: tup
         notes[clue.id] = ("; ".join(dict.fromkeys(_note(pack, r) for r in used)),
                           tuple(dict.fromkeys(s for r in used for b in r.bands for s in b.sources)))
     for ev in evidence.values():
-        ev.supporting[:] = [_noted(o, *notes[o.clue_id]) if o.clue_id in notes else o for o in ev.supporting]
-        ev.opposing[:] = [_noted(o, *notes[o.clue_id]) if o.clue_id in notes else o for o in ev.opposing]
+        ev.notes = notes  # said by each outcome built for a diagnosis shown (Evidence.outcomes)
         if ev.excluded:
             for clue_id, (note, _) in notes.items():
                 statement = changed[clue_id].statement
