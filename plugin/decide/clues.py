@@ -10,10 +10,10 @@ from plugin.knowledge.model import Clue, Effect, Pack
 from plugin.model import ClueOutcome, ClueTrace, EffectKind, FiredEffect, Report, Truth
 
 
-def _rests_on(clue: Clue, report: Report) -> tuple[str, ...]:
-    facts = tuple(f"{f.kind}:{f.id}" for c in sorted(clue.concepts) for f in report.by_concept.get(c, ()))
-    labs = tuple(f"lab:{x.id}" for t in sorted(clue.labs) for x in report.labs_by_test.get(t, ()))
-    return facts + labs
+def _rests_on(concepts: tuple[str, ...], labs: tuple[str, ...], report: Report) -> tuple[str, ...]:
+    """What a clue rests on: the facts of its concepts, then the results of its labs (each in sorted order)."""
+    facts = tuple(f"{f.kind}:{f.id}" for c in concepts for f in report.by_concept.get(c, ()))
+    return facts + tuple(f"lab:{x.id}" for t in labs for x in report.labs_by_test.get(t, ()))
 
 
 def fires(effect: EffectKind, truth: Truth) -> bool:
@@ -57,7 +57,7 @@ class Evidence:
     age: ClueOutcome | None = None  # the usual-age adjustment: listed last against it
     supported: bool = False  # a clue for it fired
     excluded: str | None = None
-    notes: Notes = field(default_factory=dict)
+    notes: Notes | None = None  # from vouch(), the same for every diagnosis, when a lab was read from the pack's intervals
 
     def outcomes(self) -> tuple[list[ClueOutcome], list[ClueOutcome]]:
         """(for, against), each in the pack's order, the age adjustment last; a clue whose truth came from a
@@ -68,7 +68,7 @@ class Evidence:
         for step, rests_on in self.fired:
             clue, e = step.clue, step.effect
             outcome = ClueOutcome(clue.id, clue.statement, e.effect, e.weight, e.reason, clue.sources, rests_on, step.specific)
-            if clue.id in notes:
+            if notes is not None and clue.id in notes:
                 outcome = noted(outcome, *notes[clue.id])
             (supporting if step.kind is EffectKind.SUPPORTS else opposing).append(outcome)
         if self.age is not None:
@@ -90,6 +90,8 @@ class _Planned:
     when_false: tuple[_Step, ...]  # ... when it is false (required)
     traces: dict[Truth, ClueTrace]  # its trace line for each truth: the fired effects depend on the truth only
     gated: bool  # only finding / history / lab tests: unknown, without running it, when the report states none of them
+    concepts: tuple[str, ...]  # its concepts and labs, sorted: the order of what it rests on
+    labs: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +146,8 @@ def _plan(pack: Pack) -> Plan:
         traces: dict[Truth, ClueTrace] = {
             truth: ClueTrace(clue.id, clue.statement, truth, tuple(s.fired for s in fired))
             for truth, fired in ((True, when_true), (False, when_false), (None, ()))}
-        plan.append(_Planned(clue, when_true, when_false, traces, clue.id in when and _facts_only(when[clue.id])))
+        plan.append(_Planned(clue, when_true, when_false, traces, clue.id in when and _facts_only(when[clue.id]),
+                             tuple(sorted(clue.concepts)), tuple(sorted(clue.labs))))
     by_concept: dict[str, list[int]] = {}
     by_lab: dict[str, list[int]] = {}
     for i, p in enumerate(plan):
@@ -201,7 +204,7 @@ def evaluate(pack: Pack, report: Report) -> tuple[dict[str, Truth], dict[str, Ev
         trace[i] = planned.traces[truth]
         steps = planned.when_true if truth else planned.when_false
         if steps:
-            rests_on = _rests_on(clue, report)  # once per clue, not per effect: a report may state 200 findings
+            rests_on = _rests_on(planned.concepts, planned.labs, report)  # once per clue, not per effect: a report may state 200 findings
             for step in steps:
                 ev = evidence[step.diagnosis]
                 ev.fired.append((step, rests_on))
