@@ -51,9 +51,10 @@ def _every_clue_run(pack: Any, report: Report) -> None:
         assert [o.clue_id for o in opposing if o.effect is not EffectKind.AGE] == [
             c for c, e in fired if e.effect is not EffectKind.SUPPORTS]
         assert evidence[dx].supported == bool(supporting)
-        unknown = [o.clue_id for o in not_stated(pack, dx, truths)]
-        assert sorted(unknown) == sorted(c.id for c in pack.clues for e in c.effects if e.diagnosis == dx
-                                         and expected[c.id] is None and e.effect in (EffectKind.SUPPORTS, EffectKind.REQUIRED))
+        unknown = [(c.id, e.weight) for c in pack.clues for e in c.effects if e.diagnosis == dx
+                   and expected[c.id] is None and e.effect in (EffectKind.SUPPORTS, EffectKind.REQUIRED)]
+        # strongest first, then in the pack's order
+        assert [(o.clue_id, o.weight) for o in not_stated(pack, dx, truths)] == sorted(unknown, key=lambda u: -u[1])
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.stem)
