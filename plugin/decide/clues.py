@@ -39,7 +39,6 @@ class _Step:
     kind: EffectKind
     weight: float  # signed: + supports, - opposes, 0 excludes / required
     fired: FiredEffect
-    unstated: ClueOutcome | None  # listed when the clue is unknown (supports and required only)
     effect: Effect
     specific: bool  # worth a place on the diagnosis's line (_specific)
 
@@ -137,7 +136,7 @@ def _plan(pack: Pack) -> Plan:
         for e in clue.effects:
             signed = e.weight if e.effect is EffectKind.SUPPORTS else -e.weight if e.effect is EffectKind.OPPOSES else 0.0
             unstated = pack.unstated[(clue.id, e.diagnosis)] if e.effect in (EffectKind.SUPPORTS, EffectKind.REQUIRED) else None
-            steps.append(_Step(clue, e.diagnosis, e.effect, signed, FiredEffect(e.diagnosis, e.effect, e.weight, e.reason), unstated, e,
+            steps.append(_Step(clue, e.diagnosis, e.effect, signed, FiredEffect(e.diagnosis, e.effect, e.weight, e.reason), e,
                                _specific(pack, clue.id, e.weight)))
             if unstated is not None:
                 unstated_of[e.diagnosis].append((clue.id, unstated))

@@ -55,7 +55,6 @@ def build_pack(folder: Path, raw: Mapping[str, Any]) -> Pack:
                                 reverse=True)),
         sources=sources, vocabulary=vocab, raw=raw, groups=groups, diagnoses=diagnoses, clues=tuple(clues),
         discriminators=tuple(discriminators), cautions=tuple(cautions), codes=codes, displays=_displays(voc),
-        signed={c.id: {e.diagnosis: e.signed for e in c.effects} for c in clues},
         scope_concepts=frozenset(_named(man["scope"]["when"], "finding", "concept")),
         unstated={(c.id, e.diagnosis): ClueOutcome(c.id, c.statement, e.effect, e.weight, e.reason, c.sources)
                   for c in clues for e in c.effects},

@@ -6,10 +6,9 @@ Built once at start-up and shared read-only by all requests.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +28,6 @@ STANDARD_SYSTEMS = {
 }
 
 
-_NOT_BUILT = Coding("", "")  # a miss in Catalog.pack_codings: computed then (None is a known answer there)
-
-
 @dataclass(frozen=True, slots=True)
 class Catalog:
     packs: tuple[Pack, ...]
@@ -40,8 +36,8 @@ class Catalog:
     codes: Mapping[tuple[str, str], tuple[Pack, str, str]]  # (system, code) -> (pack, kind, id)
     known_systems: frozenset[str]
     # Built once (build_catalog) for every code and attribute value the packs know: read for each finding of each report.
-    pack_codings: Mapping[tuple[str, str, str], Coding | None] = field(default_factory=dict)  # (system, code, kind)
-    attribute_pairs: Mapping[tuple[str, str], tuple[Coding, Coding]] = field(default_factory=dict)  # (name, value)
+    pack_codings: Mapping[tuple[str, str, str], Coding | None]  # (system, code, kind) -> the pack's own coding
+    attribute_pairs: Mapping[tuple[str, str], tuple[Coding, Coding]]  # (name, value) -> their codings
 
     @property
     def version(self) -> str:
@@ -52,28 +48,33 @@ class Catalog:
 
         kind: concept, lab or site: which of the pack's systems and displays to use.
         """
-        known = self.pack_codings.get((coding.system, coding.code, kind), _NOT_BUILT)
-        return self._pack_coding(coding, kind) if known is _NOT_BUILT else known
-
-    def _pack_coding(self, coding: Coding, kind: str) -> Coding | None:
-        hit = self.codes.get((coding.system, coding.code))
-        if hit is None:
-            return None
-        pack, _, ident = hit
-        own = pack.system("concept" if kind in ("concept", "lab") else "body-site")
-        if coding.system == own:
-            return None
-        return Coding(own, ident, pack.display(kind, ident))
+        return self.pack_codings.get((coding.system, coding.code, kind))
 
     def attribute_codings(self, name: str, value: str) -> tuple[Coding, Coding]:
         """An attribute and its value in the systems of the first pack that defines the attribute."""
-        known = self.attribute_pairs.get((name, value))
-        return self._attribute_codings(name, value) if known is None else known
+        return self.attribute_pairs[(name, value)]
 
-    def _attribute_codings(self, name: str, value: str) -> tuple[Coding, Coding]:
-        owner = next(p for p in self.packs if name in p.vocabulary.attributes)
-        return (Coding(owner.system("attribute"), name, owner.display("attribute", name)),
-                Coding(owner.system("attribute-value"), value, owner.display("value", value)))
+
+def _own_coding(hit: tuple[Pack, str, str], system: str, kind: str) -> Coding | None:
+    pack, _, ident = hit
+    own = pack.system("concept" if kind in ("concept", "lab") else "body-site")
+    return None if system == own else Coding(own, ident, pack.display(kind, ident))
+
+
+def _attribute_pairs(packs: tuple[Pack, ...]) -> dict[tuple[str, str], tuple[Coding, Coding]]:
+    """Every attribute name with every value any pack defines for it (the schema admits their union), in the
+    systems of the first pack that defines the attribute."""
+    values: dict[str, set[str]] = {}
+    for pack in packs:
+        for a in pack.raw["vocabulary"]["attributes"]:
+            values.setdefault(a["id"], set()).update(v["id"] for v in a["values"])
+    out = {}
+    for name, named in values.items():
+        owner = next(p for p in packs if name in p.vocabulary.attributes)
+        attribute = Coding(owner.system("attribute"), name, owner.display("attribute", name))
+        for value in named:
+            out[(name, value)] = (attribute, Coding(owner.system("attribute-value"), value, owner.display("value", value)))
+    return out
 
 
 def attributes_schema(packs: tuple[Pack, ...]) -> dict[str, Any]:
@@ -129,16 +130,9 @@ def build_catalog(packs: tuple[Pack, ...], schemas_dir: Path = paths.SCHEMAS_DIR
         for key, (kind, ident) in pack.codes.items():
             codes.setdefault(key, (pack, kind, ident))
         systems |= {pack.system(k) for k in ("concept", "body-site", "diagnosis")}
-    catalog = Catalog(packs, schema, validator, codes, frozenset(systems))
-    pairs = {(a["id"], v["id"]) for pack in packs for a in pack.raw["vocabulary"]["attributes"] for v in a["values"]}
-    names = {name for name, _ in pairs}
-    every_value = {(name, value) for name in names for _, value in pairs}  # a value another pack defines for the name
-    return dataclasses.replace(
-        catalog,
-        pack_codings={(system, code, kind): catalog._pack_coding(Coding(system, code), kind)
-                      for system, code in codes for kind in ("concept", "lab", "site")},
-        attribute_pairs={key: catalog._attribute_codings(*key) for key in every_value},
-    )
+    pack_codings = {(system, code, kind): _own_coding(hit, system, kind)
+                    for (system, code), hit in codes.items() for kind in ("concept", "lab", "site")}
+    return Catalog(packs, schema, validator, codes, frozenset(systems), pack_codings, _attribute_pairs(packs))
 
 
 def load_catalog(mappings_dir: Path = paths.MAPPINGS_DIR, schemas_dir: Path = paths.SCHEMAS_DIR) -> Catalog:

@@ -110,7 +110,6 @@ class Pack:
     cautions: tuple[CautionRule, ...]
     codes: Mapping[tuple[str, str], tuple[str, str]]  # (system, code) -> (kind, id)
     displays: Mapping[tuple[str, str], str]  # (kind, id) -> display; kinds: concept, lab, site, attribute, value
-    signed: Mapping[str, Mapping[str, float]]  # clue id -> diagnosis -> score points it would move (precomputed for next steps)
     scope_concepts: frozenset[str]  # the concepts whose findings put a report in scope: the index lesion
     unstated: Mapping[tuple[str, str], ClueOutcome]  # (clue, diagnosis) -> the outcome listed when the clue is unknown
     next_step_neighbours: int  # how many closest competitors a next step should separate a diagnosis from
